@@ -1,0 +1,95 @@
+# London NHS finance reporting kit. `make help` lists the targets.
+.DEFAULT_GOAL := help
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+
+PYTHON_BOOT ?= python3.11
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+KIT := $(PY) -m helpers.cli
+
+PERIOD ?=
+JOBS ?=
+FORCE ?=
+SCHEDULER ?=
+
+export OPENBLAS_NUM_THREADS := 1
+export PYDEVD_DISABLE_FILE_VALIDATION := 1
+export JUPYTER_PLATFORM_DIRS := 1
+
+$(STAMP): requirements.lock pyproject.toml
+	@test -x $(PY) || $(PYTHON_BOOT) -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check --require-hashes --no-deps -r requirements.lock
+	$(PY) -m pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e .
+	$(PY) -m ipykernel install --sys-prefix --name nhs-kit --display-name "NHS finance kit (Python 3.11)" >/dev/null
+	@touch $(STAMP)
+
+## Create or refresh the virtual environment from the pinned lock
+venv: $(STAMP)
+
+## Re-pin every dependency into requirements.lock (needs network to the package index)
+lock: $(STAMP)
+	$(PY) -m pip install --quiet uv
+	$(VENV)/bin/uv pip compile pyproject.toml --extra dev --generate-hashes --python-version 3.11 \
+		--python-platform x86_64-unknown-linux-gnu -o requirements.lock
+
+## Lint and format-check with ruff, type-check src/ with mypy
+lint: $(STAMP)
+	$(VENV)/bin/ruff check src tests scripts benchmarks
+	$(VENV)/bin/ruff format --check src tests scripts benchmarks
+	$(VENV)/bin/mypy
+
+## Reformat the code with ruff
+format: $(STAMP)
+	$(VENV)/bin/ruff format src tests scripts benchmarks
+	$(VENV)/bin/ruff check --fix src tests scripts benchmarks
+
+## Validate a period's returns without running reports (PERIOD=2011-12-Q1; default: every period)
+validate: $(STAMP)
+	$(KIT) validate $(if $(PERIOD),--period $(PERIOD),)
+
+## Run every report of every period in params/ (or PERIOD=..., JOBS=n, FORCE=1)
+reports: $(STAMP)
+	$(KIT) reports $(if $(PERIOD),--period $(PERIOD),) $(if $(JOBS),--jobs $(JOBS),) \
+		$(if $(FORCE),--force,) $(if $(SCHEDULER),--scheduler $(SCHEDULER),)
+
+## Write params/<PERIOD>.yaml from the previous period's file (PERIOD=2011-12-Q2)
+new-period: $(STAMP)
+	$(KIT) new-period --period $(PERIOD)
+
+## Run the whole test suite: lint, types, unit, data, notebook and regression tests
+test: lint
+	$(PY) -m pytest
+
+## Regenerate the golden notebooks under tests/golden/ (review the diff before committing)
+golden: $(STAMP)
+	$(KIT) golden
+
+## Benchmark the kit against a papermill + nbconvert shell loop
+bench: $(STAMP)
+	$(PY) benchmarks/bench.py
+
+## Regenerate the illustrative sample returns under data/raw/ (deterministic)
+sample: $(STAMP)
+	$(PY) scripts/make_sample.py
+
+## Start JupyterLab on 127.0.0.1 with the project's kernel, in notebooks/
+lab: $(STAMP)
+	$(VENV)/bin/jupyter lab --config=jupyter_lab_config.py
+
+## Remove outputs, processed data and caches (keeps the virtual environment)
+clean:
+	find outputs -mindepth 1 ! -name .gitkeep -exec rm -rf {} +
+	rm -rf data/processed .pytest_cache .mypy_cache .ruff_cache
+	find . -name __pycache__ -not -path './$(VENV)/*' -exec rm -rf {} +
+
+## Remove the virtual environment too
+distclean: clean
+	rm -rf $(VENV)
+
+## List the targets
+help:
+	@awk '/^## /{doc=substr($$0,4); next} /^[a-zA-Z_-]+:/{if(doc){split($$1,t,":"); printf "  \033[36m%-12s\033[0m %s\n", t[1], doc}; doc=""}' $(MAKEFILE_LIST)
+
+.PHONY: venv lock lint format validate reports new-period test golden bench sample lab clean distclean help
