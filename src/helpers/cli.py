@@ -23,27 +23,29 @@ Command = Callable[[argparse.Namespace], int]
 def _validate(args: argparse.Namespace) -> int:
     from helpers.validate import validate_command
 
-    return validate_command(args.period)
+    return int(validate_command(args.period))
 
 
 def _reports(args: argparse.Namespace) -> int:
     from helpers.runner import reports_command
 
-    return reports_command(
-        periods=args.period, jobs=args.jobs, force=args.force, scheduler=args.scheduler
+    return int(
+        reports_command(
+            periods=args.period, jobs=args.jobs, force=args.force, scheduler=args.scheduler
+        )
     )
 
 
 def _new_period(args: argparse.Namespace) -> int:
     from helpers.params import new_period_command
 
-    return new_period_command(args.period)
+    return int(new_period_command(args.period))
 
 
 def _golden(args: argparse.Namespace) -> int:
     from helpers.golden import golden_command
 
-    return golden_command()
+    return int(golden_command())
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -77,9 +77,8 @@ def record_figures(
     """Display the report's headline figures as one machine-readable cell output."""
     from IPython.display import display
 
-    display(
-        figures_bundle(figures, period=period, notebook=notebook, org_code=org_code), raw=True
-    )
+    bundle = figures_bundle(figures, period=period, notebook=notebook, org_code=org_code)
+    display(bundle, raw=True)  # type: ignore[no-untyped-call]
 
 
 def _payloads(nb: Mapping[str, Any]) -> Iterable[Mapping[str, Any]]:

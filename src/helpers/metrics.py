@@ -13,7 +13,7 @@ Savings are positive amounts; a shortfall is (plan - forecast) / plan as a perce
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
@@ -30,6 +30,7 @@ MONEY = [
     "prior_year_outturn_gbp_m",
 ]
 GROUPS = ("NHS trusts", "PCTs", "SHA", "London")
+DRIVERS = ("cip_slippage", "activity_above_plan", "premium_costs", "restructuring", "other")
 DEFAULT_BEHIND_PLAN_THRESHOLD_PCT = 1.0
 #: Rounding of recorded figures: enough for £0.1m inputs, free of float noise.
 FIGURE_DECIMALS = 4
@@ -197,19 +198,23 @@ def trust_shortfall(
             "variance_to_plan_gbp_m",
         ]
     ].copy()
-    out["variance_pct_of_turnover"] = share_pct(out["variance_to_plan_gbp_m"], out["turnover_gbp_m"])
+    out["variance_pct_of_turnover"] = share_pct(
+        out["variance_to_plan_gbp_m"], out["turnover_gbp_m"]
+    )
     out["significantly_behind_plan"] = out["variance_pct_of_turnover"] < -threshold_pct
     out["cip_plan_gbp_m"] = sav["annual_plan_gbp_m"]
     out["cip_forecast_gbp_m"] = sav["forecast_gbp_m"]
     out["cip_shortfall_pct"] = sav["shortfall_pct"]
-    drivers = data.variance_drivers.pivot_table(
-        index="org_code", columns="driver", values="amount_gbp_m", aggfunc="sum"
+    drivers = (
+        data.variance_drivers.pivot_table(
+            index="org_code", columns="driver", values="amount_gbp_m", aggfunc="sum"
+        )
+        .reindex(index=out.index, columns=list(DRIVERS))
+        .fillna(0.0)
     )
-    for d in ("cip_slippage", "activity_above_plan", "premium_costs", "restructuring", "other"):
-        out[f"driver_{d}_gbp_m"] = drivers[d] if d in drivers else 0.0
-    out = out.reset_index().sort_values(
-        ["variance_to_plan_gbp_m", "org_code"], kind="stable"
-    )
+    for d in DRIVERS:
+        out[f"driver_{d}_gbp_m"] = drivers[d]
+    out = out.reset_index().sort_values(["variance_to_plan_gbp_m", "org_code"], kind="stable")
     return out.reset_index(drop=True).round(FIGURE_DECIMALS)
 
 
@@ -235,9 +240,7 @@ def pct_support(data: PeriodData) -> pd.DataFrame:
     out["qipp_plan_gbp_m"] = sav["annual_plan_gbp_m"]
     out["qipp_forecast_gbp_m"] = sav["forecast_gbp_m"]
     out["qipp_forecast_pct_of_plan"] = sav["forecast_pct_of_plan"]
-    out = out.reset_index().sort_values(
-        ["outturn_before_support_gbp_m", "org_code"], kind="stable"
-    )
+    out = out.reset_index().sort_values(["outturn_before_support_gbp_m", "org_code"], kind="stable")
     return out.reset_index(drop=True).round(FIGURE_DECIMALS)
 
 
@@ -295,7 +298,7 @@ def milestone_delays(data: PeriodData, cluster: str | None = None) -> pd.DataFra
     )
 
 
-def _r(x: float | int | bool) -> float | int:
+def _r(x: Any) -> float | int:
     if isinstance(x, bool):
         return int(x)
     if isinstance(x, int):
@@ -309,7 +312,7 @@ def regional_figures(
     threshold_pct: float = DEFAULT_BEHIND_PLAN_THRESHOLD_PCT,
 ) -> dict[str, float | int]:
     """Headline figures of the regional_outturn report (London, or one cluster's PCTs)."""
-    figs: dict[str, float | int] = {}
+    figs: dict[str, Any] = {}
     if org_code != REGION:
         s = sector_summary(data, cluster=org_code).loc["PCTs"]
         members = data.reference.cluster_members(org_code, data.period)
@@ -323,12 +326,13 @@ def regional_figures(
         )
         return {k: _r(v) for k, v in figs.items()}
     summary = sector_summary(data)
-    for label, prefix in (("NHS trusts", "trusts"), ("PCTs", "pcts"), ("SHA", "sha"), ("London", "region")):
+    prefixes = {"NHS trusts": "trusts", "PCTs": "pcts", "SHA": "sha", "London": "region"}
+    for label, prefix in prefixes.items():
         figs.update(_group_figures(prefix, summary.loc[label]))
     prev = previous_month_london(data)
     if prev is not None:
         figs["region_forecast_movement_gbp_m"] = (
-            summary.loc["London", "forecast_outturn_gbp_m"] - prev
+            _r(summary.at["London", "forecast_outturn_gbp_m"]) - prev
         )
     sav = savings_summary(data)
     figs.update(_savings_figures("providers", sav.loc["CIP"], "turnover"))
@@ -353,7 +357,7 @@ def previous_month_london(data: PeriodData) -> float | None:
     return None if row.empty else float(row["forecast_outturn_gbp_m"].iloc[0])
 
 
-def _group_figures(prefix: str, row: pd.Series) -> dict[str, float | int]:
+def _group_figures(prefix: str, row: Any) -> dict[str, Any]:
     return {
         f"{prefix}_ytd_plan_gbp_m": row["ytd_plan_gbp_m"],
         f"{prefix}_ytd_actual_gbp_m": row["ytd_actual_gbp_m"],
@@ -364,7 +368,7 @@ def _group_figures(prefix: str, row: pd.Series) -> dict[str, float | int]:
     }
 
 
-def _savings_figures(prefix: str, row: pd.Series, base: str) -> dict[str, float | int]:
+def _savings_figures(prefix: str, row: Any, base: str) -> dict[str, Any]:
     return {
         f"{prefix}_savings_plan_gbp_m": row["annual_plan_gbp_m"],
         f"{prefix}_savings_forecast_gbp_m": row["forecast_gbp_m"],
@@ -382,7 +386,7 @@ def provider_figures(
     table = trust_shortfall(data, threshold_pct)
     if org_code == REGION:
         cip = savings_summary(data).loc["CIP"]
-        figs: dict[str, float | int] = {
+        figs: dict[str, Any] = {
             "trusts_significantly_behind_plan_count": int(table["significantly_behind_plan"].sum()),
             "trusts_forecast_variance_to_plan_gbp_m": table["variance_to_plan_gbp_m"].sum(),
             **_savings_figures("providers", cip, "turnover"),
@@ -407,7 +411,7 @@ def pct_figures(data: PeriodData, org_code: str = REGION) -> dict[str, float | i
     table = pct_support(data)
     if org_code == REGION:
         qipp = savings_summary(data).loc["QIPP"]
-        figs: dict[str, float | int] = {
+        figs: dict[str, Any] = {
             "pcts_needing_support_count": int(table["needs_support"].sum()),
             "pcts_lctb_support_gbp_m": table["lctb_support_gbp_m"].sum(),
             "pcts_forecast_outturn_gbp_m": table["forecast_outturn_gbp_m"].sum(),
@@ -436,17 +440,15 @@ def cluster_figures(data: PeriodData, org_code: str = REGION) -> dict[str, float
     sav = cluster_savings(data)
     status = milestone_status(data)
     if org_code == REGION:
-        q = sav.sum(numeric_only=True)
-        counts = status.sum()
-        figs: dict[str, float | int] = {
+        q: Any = sav.sum(numeric_only=True)
+        counts: Any = status.sum()
+        figs: dict[str, Any] = {
             "clusters_meeting_savings_target_count": int(sav["savings_target_met"].sum())
         }
     else:
         q = sav.loc[org_code]
         counts = (
-            status.loc[org_code]
-            if org_code in status.index
-            else pd.Series(0, index=status.columns)
+            status.loc[org_code] if org_code in status.index else pd.Series(0, index=status.columns)
         )
         figs = {"savings_target_met": bool(q["savings_target_met"])}
     figs.update(
@@ -464,3 +466,12 @@ def cluster_figures(data: PeriodData, org_code: str = REGION) -> dict[str, float
         }
     )
     return {k: _r(v) for k, v in figs.items()}
+
+
+#: The headline-figure function of each report family: ``(data, org_code, **options) -> dict``.
+FAMILY_FIGURES = {
+    "regional_outturn": regional_figures,
+    "provider_shortfall": provider_figures,
+    "pct_support_needs": pct_figures,
+    "cluster_milestone_slippage": cluster_figures,
+}

@@ -79,9 +79,7 @@ class Reference:
     def cluster_of(self, period: Period) -> dict[str, str]:
         """Mapping PCT code -> cluster code at the period's end."""
         return {
-            org: cluster
-            for cluster in CLUSTERS
-            for org in self.cluster_members(cluster, period)
+            org: cluster for cluster in CLUSTERS for org in self.cluster_members(cluster, period)
         }
 
     def family_orgs(self, family: str, period: Period) -> list[str]:
