@@ -8,6 +8,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 KIT := $(PY) -m helpers.cli
+CODE_DIRS := $(wildcard src tests scripts benchmarks)
 
 PERIOD ?=
 JOBS ?=
@@ -36,14 +37,14 @@ lock: $(STAMP)
 
 ## Lint and format-check with ruff, type-check src/ with mypy
 lint: $(STAMP)
-	$(VENV)/bin/ruff check src tests scripts benchmarks
-	$(VENV)/bin/ruff format --check src tests scripts benchmarks
+	$(VENV)/bin/ruff check $(CODE_DIRS)
+	$(VENV)/bin/ruff format --check $(CODE_DIRS)
 	$(VENV)/bin/mypy
 
 ## Reformat the code with ruff
 format: $(STAMP)
-	$(VENV)/bin/ruff format src tests scripts benchmarks
-	$(VENV)/bin/ruff check --fix src tests scripts benchmarks
+	$(VENV)/bin/ruff format $(CODE_DIRS)
+	$(VENV)/bin/ruff check --fix $(CODE_DIRS)
 
 ## Validate a period's returns without running reports (PERIOD=2011-12-Q1; default: every period)
 validate: $(STAMP)

@@ -42,12 +42,6 @@ def _new_period(args: argparse.Namespace) -> int:
     return int(new_period_command(args.period))
 
 
-def _golden(args: argparse.Namespace) -> int:
-    from helpers.golden import golden_command
-
-    return int(golden_command())
-
-
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser with one sub-command per pipeline entry point."""
     parser = argparse.ArgumentParser(prog="nhs-kit", description=__doc__.splitlines()[0])
@@ -68,8 +62,6 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--period", required=True)
     p.set_defaults(func=_new_period)
 
-    p = sub.add_parser("golden", help="regenerate the golden notebooks under tests/golden/")
-    p.set_defaults(func=_golden)
     return parser
 
 

@@ -1,0 +1,262 @@
+"""The processed layer: a period's validated returns as typed Parquet, rebuilt when inputs change.
+
+>>> data = load_period("2011-12-Q1")            # validates and builds on first use
+>>> data.financial_position.dtypes["forecast_outturn_gbp_m"]
+dtype('float64')
+
+``data/processed/<period>/`` holds one ``<table>.parquet`` per table and ``manifest.json``
+with the sha256 of every raw input file, of the reference files and of the code that reads
+them. A build writes into a temporary folder that then replaces the old one by rename, under
+a file lock, so an interrupted build never leaves a half-written layer behind.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import hashlib
+import json
+import os
+import shutil
+import tempfile
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+
+from helpers.errors import NoDataError, PeriodError
+from helpers.organisations import Reference, load_reference
+from helpers.paths import PROCESSED_DIR, RAW_DIR, REFERENCE_DIR
+from helpers.periods import Period
+from helpers.returns import period_files
+from helpers.schemas import TABLES, dtypes
+
+MANIFEST = "manifest.json"
+REFERENCE_FILES = ("organisations.csv", "cluster_membership.csv")
+#: Modules whose code decides what the processed layer holds (a change rebuilds it).
+_CODE_FILES = ("periods.py", "organisations.py", "schemas.py", "returns.py", "validate.py")
+
+
+@dataclass(frozen=True)
+class PeriodData:
+    """A period's validated returns: typed frames sorted by key, plus the reference data."""
+
+    period: Period
+    financial_position: pd.DataFrame
+    sha_budgets: pd.DataFrame
+    savings: pd.DataFrame
+    variance_drivers: pd.DataFrame
+    milestones: pd.DataFrame  # empty, with its columns, when the period has no milestones
+    reference: Reference
+
+    @property
+    def has_milestones(self) -> bool:
+        """True when the period tracks QIPP milestones (from 2011-12)."""
+        return not self.milestones.empty
+
+    def table(self, name: str) -> pd.DataFrame:
+        """A table by name, e.g. ``data.table("savings")``."""
+        if name not in TABLES:
+            raise KeyError(f"{name!r} is not a table (expected one of {', '.join(TABLES)})")
+        frame: pd.DataFrame = getattr(self, name)
+        return frame
+
+    @property
+    def row_counts(self) -> dict[str, int]:
+        """Rows per table."""
+        return {name: len(self.table(name)) for name in TABLES}
+
+
+def tidy_frame(name: str, frame: pd.DataFrame) -> pd.DataFrame:
+    """The table's columns in order with the kit's dtypes, sorted by key, index reset."""
+    spec = TABLES[name]
+    out = frame.loc[:, list(spec.columns)].astype(dtypes(name))
+    return out.sort_values(list(spec.key), kind="stable").reset_index(drop=True)
+
+
+def empty_frame(name: str) -> pd.DataFrame:
+    """A table with no rows but the right columns and dtypes."""
+    return tidy_frame(name, pd.DataFrame({c: [] for c in TABLES[name].columns}))
+
+
+# --- hashes -----------------------------------------------------------------------------
+
+
+def _sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def _inputs(period: Period, raw_dir: Path, reference_dir: Path) -> dict[str, dict[str, str]]:
+    """sha256 of the period's raw files, of the reference files and of the reading code."""
+    folder = raw_dir / str(period)
+    if not folder.is_dir():
+        raise NoDataError(f"no returns for {period}: the folder {folder} does not exist")
+    code = hashlib.sha256()
+    for name in _CODE_FILES:
+        code.update(_sha256(Path(__file__).with_name(name)).encode())
+    return {
+        "inputs": {p.name: _sha256(p) for p in period_files(folder)},
+        "reference": {n: _sha256(reference_dir / n) for n in REFERENCE_FILES},
+        "code": {"helpers": code.hexdigest()},
+    }
+
+
+def period_input_hash(
+    period: Period | str, raw_dir: Path = RAW_DIR, reference_dir: Path = REFERENCE_DIR
+) -> str:
+    """One hash of the period's raw files and the reference files (for incremental runs).
+
+    It combines the same file hashes that ``manifest.json`` records under ``inputs`` and
+    ``reference``, computed from the files as they are now.
+    """
+    p = _as_period(period)
+    found = _inputs(p, raw_dir, reference_dir)
+    data = {"period": str(p), "inputs": found["inputs"], "reference": found["reference"]}
+    return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()
+
+
+# --- building and loading ---------------------------------------------------------------
+
+_REFERENCES: dict[Path, tuple[dict[str, str], Reference]] = {}
+
+
+def _reference(reference_dir: Path, hashes: dict[str, str]) -> Reference:
+    """The reference data, reloaded when its files' hashes change (a kernel may live long)."""
+    cached = _REFERENCES.get(reference_dir)
+    if cached is None or cached[0] != hashes:
+        load_reference.cache_clear()
+        _REFERENCES[reference_dir] = (hashes, load_reference(reference_dir))
+    return _REFERENCES[reference_dir][1]
+
+
+@contextlib.contextmanager
+def _locked(processed_dir: Path, period: Period, exclusive: bool) -> Iterator[None]:
+    """Hold a lock on the period's processed folder (exclusive to build, shared to read)."""
+    processed_dir.mkdir(parents=True, exist_ok=True)
+    with (processed_dir / f".{period}.lock").open("a") as fh:
+        fcntl.flock(fh, fcntl.LOCK_EX if exclusive else fcntl.LOCK_SH)
+        try:
+            yield
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)
+
+
+def _read_manifest(folder: Path) -> dict[str, object] | None:
+    try:
+        manifest: dict[str, object] = json.loads((folder / MANIFEST).read_text("utf-8"))
+    except (OSError, ValueError):
+        return None
+    return manifest
+
+
+def _is_fresh(folder: Path, found: dict[str, dict[str, str]]) -> bool:
+    manifest = _read_manifest(folder)
+    if manifest is None:
+        return False
+    if any(manifest.get(k) != v for k, v in found.items()):
+        return False
+    return all((folder / f"{name}.parquet").is_file() for name in TABLES)
+
+
+def _write_layer(data: PeriodData, found: dict[str, dict[str, str]], folder: Path) -> None:
+    """Write every table, then the manifest last (a manifest means the layer is complete)."""
+    for name in TABLES:
+        data.table(name).to_parquet(folder / f"{name}.parquet", index=False)
+    manifest = {
+        "period": str(data.period),
+        **found,
+        "rows": data.row_counts,
+        "has_milestones": data.has_milestones,
+    }
+    (folder / MANIFEST).write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n")
+
+
+def _replace_dir(tmp: Path, final: Path) -> None:
+    """Move ``tmp`` to ``final``, the old folder first renamed aside and then removed."""
+    old = None
+    if final.exists():
+        old = final.with_name(f".{final.name}.old-{os.getpid()}")
+        shutil.rmtree(old, ignore_errors=True)
+        final.replace(old)
+    tmp.replace(final)
+    if old is not None:
+        shutil.rmtree(old, ignore_errors=True)
+
+
+def build_processed(
+    period: Period | str,
+    force: bool = False,
+    *,
+    raw_dir: Path = RAW_DIR,
+    processed_dir: Path = PROCESSED_DIR,
+    reference_dir: Path = REFERENCE_DIR,
+) -> Path:
+    """Validate the period and write its processed layer unless it is up to date.
+
+    Raises ValidationError (every problem found) or NoDataError; returns the folder.
+    """
+    from helpers.validate import validate_period  # validate builds PeriodData: import late
+
+    p = _as_period(period)
+    final = processed_dir / str(p)
+    with _locked(processed_dir, p, exclusive=True):
+        found = _inputs(p, raw_dir, reference_dir)
+        if not force and _is_fresh(final, found):
+            return final
+        for stale in processed_dir.glob(f".{p}.*"):  # left by a build that was killed
+            if stale.is_dir():
+                shutil.rmtree(stale, ignore_errors=True)
+        data = validate_period(p, raw_dir, _reference(reference_dir, found["reference"]))
+        tmp = Path(tempfile.mkdtemp(prefix=f".{p}.tmp-", dir=processed_dir))
+        try:
+            tmp.chmod(0o755)  # mkdtemp makes it private
+            _write_layer(data, found, tmp)
+            _replace_dir(tmp, final)
+        except BaseException:
+            shutil.rmtree(tmp, ignore_errors=True)
+            raise
+    return final
+
+
+def load_period(
+    period: Period | str,
+    *,
+    raw_dir: Path = RAW_DIR,
+    processed_dir: Path = PROCESSED_DIR,
+    reference_dir: Path = REFERENCE_DIR,
+) -> PeriodData:
+    """The period's validated data, from Parquet (built first if missing or stale)."""
+    p = _as_period(period)
+    folder = build_processed(
+        p, raw_dir=raw_dir, processed_dir=processed_dir, reference_dir=reference_dir
+    )
+    with _locked(processed_dir, p, exclusive=False):
+        frames = {
+            name: tidy_frame(name, pd.read_parquet(folder / f"{name}.parquet")) for name in TABLES
+        }
+    found = _inputs(p, raw_dir, reference_dir)["reference"]
+    return PeriodData(
+        period=p,
+        financial_position=frames["financial_position"],
+        sha_budgets=frames["sha_budgets"],
+        savings=frames["savings"],
+        variance_drivers=frames["variance_drivers"],
+        milestones=frames["milestones"],
+        reference=_reference(reference_dir, found),
+    )
+
+
+def available_periods(raw_dir: Path = RAW_DIR) -> list[Period]:
+    """Period folders under ``raw_dir``, in time order (folders not named like a period skipped)."""
+    found = []
+    if raw_dir.is_dir():
+        for child in raw_dir.iterdir():
+            if child.is_dir() and not child.name.startswith("."):
+                with contextlib.suppress(PeriodError):
+                    found.append(Period.parse(child.name))
+    return sorted(found)
+
+
+def _as_period(period: Period | str) -> Period:
+    return period if isinstance(period, Period) else Period.parse(period)
