@@ -1,0 +1,166 @@
+"""Charts: titled, labelled in £m, NHS colours, the threshold line, fixed size, stable PNGs."""
+
+from __future__ import annotations
+
+import base64
+from typing import Any
+
+import numpy as np
+import pytest
+from matplotlib.colors import to_hex
+from matplotlib.figure import Figure
+from matplotlib.patches import Rectangle
+
+from helpers import charts, metrics
+from helpers.report import bridge, drivers, milestone_counts, open_report, trajectory
+from helpers.store import PeriodData, load_period
+
+
+@pytest.fixture(scope="module")
+def m10() -> PeriodData:
+    return load_period("2010-11-M10")
+
+
+@pytest.fixture(scope="module")
+def q1() -> PeriodData:
+    return load_period("2011-12-Q1")
+
+
+def _bars(fig: Figure) -> list[Rectangle]:
+    return [p for p in fig.axes[0].patches if isinstance(p, Rectangle) and p.get_height() != 0]
+
+
+def _colours(fig: Figure) -> set[str]:
+    return {to_hex(p.get_facecolor()).upper() for p in _bars(fig)}
+
+
+def _check_frame(fig: Figure, money: bool = True) -> None:
+    ax = fig.axes[0]
+    assert ax.get_title(loc="left"), "chart has no title"
+    label = ax.get_ylabel() + ax.get_xlabel()
+    assert label, "chart has no axis label"
+    if money:
+        assert "£m" in label
+    assert tuple(fig.get_size_inches()) == charts.FIGSIZE
+    assert fig.dpi == charts.DPI
+
+
+def test_variance_ranking_chart_marks_threshold_and_trusts_behind_plan(m10: PeriodData) -> None:
+    table = metrics.trust_shortfall(m10, 1.0)
+    fig = charts.variance_ranking_chart(table, 1.0, highlight="RF4")
+    _check_frame(fig, money=False)
+    ax = fig.axes[0]
+    assert "% of turnover" in ax.get_ylabel()
+    lines = [ln for ln in ax.get_lines() if ln.get_gid() == "threshold"]
+    assert len(lines) == 1
+    assert np.asarray(lines[0].get_ydata()).tolist() == [-1.0, -1.0]
+    assert to_hex(lines[0].get_color()).upper() == charts.RAG_RED
+    bars = _bars(fig)
+    assert len(bars) == len(table) - int((table["variance_pct_of_turnover"] == 0).sum())
+    red = [b for b in bars if to_hex(b.get_facecolor()).upper() == charts.RAG_RED]
+    assert len(red) == 8  # the eight trusts significantly behind plan
+    assert _colours(fig) <= {charts.RAG_RED, charts.NHS_BLUE}
+    outlined = [b for b in bars if b.get_linewidth() > 2]
+    assert len(outlined) == 1
+    assert to_hex(outlined[0].get_edgecolor()).upper() == charts.NHS_DARK_BLUE
+
+
+def test_threshold_line_follows_the_parameter(m10: PeriodData) -> None:
+    fig = charts.variance_ranking_chart(metrics.trust_shortfall(m10, 2.5), 2.5)
+    (line,) = [ln for ln in fig.axes[0].get_lines() if ln.get_gid() == "threshold"]
+    assert np.asarray(line.get_ydata()).tolist() == [-2.5, -2.5]
+    red = [b for b in _bars(fig) if to_hex(b.get_facecolor()).upper() == charts.RAG_RED]
+    assert len(red) == int(metrics.trust_shortfall(m10, 2.5)["significantly_behind_plan"].sum())
+
+
+def test_support_chart_colours_pcts_needing_support_red(m10: PeriodData) -> None:
+    fig = charts.support_chart(metrics.pct_support(m10), highlight="5NC")
+    _check_frame(fig)
+    red = [b for b in _bars(fig) if to_hex(b.get_facecolor()).upper() == charts.RAG_RED]
+    assert len(red) == 8
+    assert _colours(fig) <= {charts.RAG_RED, charts.NHS_BLUE}
+
+
+def test_bridge_chart_goes_from_plan_to_forecast(m10: PeriodData) -> None:
+    report = open_report("regional_outturn", "2010-11-M10", "Q36")
+    frame = bridge(report)
+    assert frame["step"].tolist() == ["Plan", "NHS trusts", "PCTs", "SHA", "Forecast"]
+    assert frame["end_gbp_m"].iloc[-2] == pytest.approx(274.0)
+    fig = charts.bridge_chart(frame)
+    _check_frame(fig)
+    assert _colours(fig) == {charts.NHS_DARK_BLUE, charts.RAG_RED, charts.RAG_GREEN}
+    heights = [round(b.get_height(), 4) for b in _bars(fig)]
+    assert heights == [470.0, -58.0, 7.0, -145.0, 274.0]
+
+
+def test_trajectory_chart_draws_each_group_and_the_plan(m10: PeriodData) -> None:
+    report = open_report("regional_outturn", "2010-11-M10", "Q36")
+    fig = charts.trajectory_chart(trajectory(report))
+    _check_frame(fig)
+    legend = fig.axes[0].get_legend()
+    assert legend is not None
+    labels = [t.get_text() for t in legend.get_texts()]
+    assert labels == ["NHS trusts", "PCTs", "SHA", "London", "London plan"]
+    months = [t.get_text() for t in fig.axes[0].get_xticklabels()]
+    assert months == [f"M{m:02d}" for m in range(1, 11)]
+
+
+def test_drivers_cluster_and_milestone_charts(q1: PeriodData) -> None:
+    report = open_report("provider_shortfall", "2011-12-Q1", "RF4")
+    fig = charts.drivers_chart(drivers(report), "RF4")
+    _check_frame(fig)
+    assert fig.axes[0].get_title(loc="left").endswith("RF4")
+    assert _colours(fig) <= {charts.RAG_RED, charts.RAG_GREEN}
+    clusters = charts.cluster_savings_chart(metrics.cluster_savings(q1))
+    assert clusters is not None
+    _check_frame(clusters)
+    london = open_report("cluster_milestone_slippage", "2011-12-Q1", "Q36")
+    milestones = charts.milestone_chart(milestone_counts(london))
+    assert milestones is not None
+    _check_frame(milestones, money=False)
+    assert _colours(milestones) == {charts.RAG_GREEN, charts.RAG_RED, charts.NHS_PALE_GREY}
+
+
+def test_charts_of_nothing_are_none(m10: PeriodData) -> None:
+    assert charts.cluster_savings_chart(metrics.cluster_savings(m10)) is None
+    report = open_report("cluster_milestone_slippage", "2010-11-M10", "Q36")
+    assert charts.milestone_chart(milestone_counts(report)) is None
+
+
+def test_png_bytes_are_stable_and_unstamped(m10: PeriodData) -> None:
+    table = metrics.trust_shortfall(m10)
+    first = charts.png_bytes(charts.variance_ranking_chart(table, 1.0))
+    second = charts.png_bytes(charts.variance_ranking_chart(table, 1.0))
+    assert first == second
+    assert first.startswith(b"\x89PNG")
+    assert b"Software" not in first and b"matplotlib" not in first
+
+
+def test_show_displays_a_png_with_its_title_and_nothing_else(
+    m10: PeriodData, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    shown: list[tuple[Any, dict[str, Any]]] = []
+
+    def fake_display(obj: Any, **kwargs: Any) -> None:
+        shown.append((obj, kwargs))
+
+    monkeypatch.setattr("IPython.display.display", fake_display)
+    charts.show(charts.support_chart(metrics.pct_support(m10)))
+    charts.show(None)
+    assert len(shown) == 1
+    bundle, kwargs = shown[0]
+    assert set(bundle) == {"image/png", "text/plain"}
+    assert bundle["text/plain"] == "[chart: Forecast outturn before LCTB support, by PCT]"
+    assert base64.b64decode(bundle["image/png"]).startswith(b"\x89PNG")
+    assert kwargs["raw"] is True
+    assert kwargs["metadata"] == {"image/png": {"width": 800, "height": 450}}
+
+
+def test_theme_uses_nhs_colours() -> None:
+    charts.set_theme()
+    import matplotlib as mpl
+
+    cycle = [to_hex(c).upper() for c in mpl.rcParams["axes.prop_cycle"].by_key()["color"]]
+    assert cycle[:2] == [charts.NHS_BLUE, charts.NHS_DARK_BLUE]
+    assert charts.RAG_RED == "#DA291C" and charts.RAG_AMBER == "#FFB81C"
+    assert charts.RAG_GREEN == "#009639"
