@@ -1,0 +1,353 @@
+"""What a period's run leaves for its readers: HTML reports, figures.csv, index pages, manifest.
+
+Usage example (the runner does this after a period's jobs)::
+
+    html = notebook_html(executed_nb, "Provider savings ...: Barts (RNJ), 2010-11-M10")
+    export_period(plan, failed={}, started=t0, finished=t1)
+    write_outputs_index(OUTPUTS_DIR)
+
+figures.csv and both index pages are byte-stable (no timestamps, fixed number formats, stable
+order) and are only rewritten when their content changes; every file is written to a temporary
+name beside it and moved into place, so a reader never sees half a file.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import html
+import json
+import os
+import subprocess
+from collections.abc import Mapping
+from functools import cache
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from helpers import figures, narrative
+from helpers.organisations import load_reference
+from helpers.params import Dirs, PeriodParams
+from helpers.periods import Period
+from helpers.plan import Job, Plan, file_sha256, is_up_to_date, read_stamp
+from helpers.returns import period_files
+
+VERSIONED = (
+    "papermill",
+    "pandas",
+    "seaborn",
+    "matplotlib",
+    "nbconvert",
+    "nbclient",
+    "ipykernel",
+)
+# The lab template without its CDN scripts (require.js, MathJax, Mermaid): reports open offline.
+_TEMPLATE = """{%- extends 'lab/index.html.j2' -%}
+{%- block html_head_js_requirejs -%}{%- endblock html_head_js_requirejs -%}
+{%- block html_head_js_mathjax -%}{%- endblock html_head_js_mathjax -%}
+{%- block html_head_js_mermaidjs -%}{%- endblock html_head_js_mermaidjs -%}
+"""
+
+
+def now() -> str:
+    """The current UTC time, ISO 8601 to the second (for manifests and stamps only)."""
+    return dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat()
+
+
+# --- files ----------------------------------------------------------------------------------
+
+
+def write_atomic(path: Path, text: str, *, only_if_changed: bool = False) -> bool:
+    """Write ``text`` via a temporary file and ``os.replace``; return whether it was written."""
+    data = text.encode("utf-8")
+    if only_if_changed and path.is_file() and path.read_bytes() == data:
+        return False
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    try:
+        tmp.write_bytes(data)
+        tmp.replace(path)
+    finally:
+        tmp.unlink(missing_ok=True)
+    return True
+
+
+# --- one report's HTML --------------------------------------------------------------------
+
+
+@cache
+def _exporter() -> Any:
+    from jinja2 import DictLoader
+    from nbconvert import HTMLExporter
+
+    return HTMLExporter(  # type: ignore[no-untyped-call]
+        extra_loaders=[DictLoader({"nhs_kit.html.j2": _TEMPLATE})],
+        template_file="nhs_kit.html.j2",
+        exclude_input=True,
+        exclude_input_prompt=True,
+        exclude_output_prompt=True,
+        embed_images=True,
+    )
+
+
+def notebook_html(nb: Any, title: str) -> str:
+    """A board-ready HTML page of an executed notebook: code hidden, images embedded."""
+    body, _ = _exporter().from_notebook_node(nb, resources={"metadata": {"name": title}})
+    return str(body)
+
+
+# --- provenance -----------------------------------------------------------------------------
+
+
+def package_versions() -> dict[str, str | None]:
+    """Installed versions of the packages that shape a report."""
+    out: dict[str, str | None] = {}
+    for name in VERSIONED:
+        try:
+            out[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            out[name] = None
+    return out
+
+
+def git_state(root: Path) -> dict[str, Any]:
+    """The git commit of ``root`` and whether tracked files differ from it (None without git)."""
+
+    def git(*args: str) -> str | None:
+        try:
+            done = subprocess.run(
+                ["git", *args], cwd=root, capture_output=True, text=True, timeout=20, check=False
+            )
+        except (OSError, subprocess.SubprocessError):
+            return None
+        return done.stdout.strip() if done.returncode == 0 else None
+
+    commit = git("rev-parse", "HEAD")
+    status = git("status", "--porcelain", "--untracked-files=no") if commit else None
+    return {"commit": commit, "dirty": None if status is None else bool(status)}
+
+
+def input_hashes(params: PeriodParams, dirs: Dirs) -> dict[str, dict[str, str]]:
+    """sha256 of the period's raw returns, the reference data, the notebooks and params file."""
+    folder = params.raw_dir / str(params.period)
+    return {
+        "returns": {p.name: file_sha256(p) for p in period_files(folder)},
+        "reference": {p.name: file_sha256(p) for p in sorted(dirs.reference.glob("*.csv"))},
+        "notebooks": {r.notebook.name: file_sha256(r.notebook) for r in params.families.values()},
+        "params": {params.source.name: file_sha256(params.source)},
+    }
+
+
+def provenance(params: PeriodParams, dirs: Dirs) -> dict[str, Any]:
+    """What every report of the period records in its metadata (``metadata.nhs_kit``)."""
+    inputs = input_hashes(params, dirs)
+    return {
+        "git": git_state(dirs.root),
+        "versions": package_versions(),
+        "inputs": {"returns": inputs["returns"], "reference": inputs["reference"]},
+    }
+
+
+# --- figures.csv ----------------------------------------------------------------------------
+
+
+def good_jobs(plan: Plan) -> list[Job]:
+    """Jobs whose outputs are up to date with this plan (a stale or failed report is not)."""
+    return [j for j in plan.jobs if is_up_to_date(j)]
+
+
+def collect_figures(jobs: list[Job]) -> pd.DataFrame:
+    """Every recorded figure of the given reports, in figures.csv order."""
+    frames = [figures.read_figures(j.ipynb) for j in jobs]
+    frames = [f for f in frames if not f.empty]
+    if not frames:
+        return pd.DataFrame(columns=figures.FIGURE_COLUMNS)
+    return figures.sort_figures(pd.concat(frames, ignore_index=True))
+
+
+def _value_text(value: float, unit: str) -> str:
+    return str(round(value)) if unit in ("count", "flag") else f"{value:.4f}"
+
+
+def figures_csv(frame: pd.DataFrame) -> str:
+    """figures.csv text: fixed number formats (4 decimals; counts and flags as integers)."""
+    out = frame.astype({"value": "object"}).copy()
+    out["value"] = [
+        _value_text(float(v), str(u)) for v, u in zip(frame["value"], frame["unit"], strict=True)
+    ]
+    return str(out.to_csv(index=False, lineterminator="\n"))
+
+
+# --- index pages ----------------------------------------------------------------------------
+
+_STYLE = """
+body { font-family: Arial, Helvetica, sans-serif; margin: 1.5em; color: #212b32; }
+table { border-collapse: collapse; margin-bottom: 2em; width: 100%; }
+caption { text-align: left; font-weight: bold; padding: 0.4em 0; }
+th, td { border: 1px solid #aeb7bd; padding: 0.3em 0.6em; text-align: left;
+         vertical-align: top; }
+thead th { background: #005eb8; color: #fff; }
+ul { margin: 0; padding-left: 1.2em; }
+.failed { color: #d5281b; font-weight: bold; }
+a { color: #005eb8; }
+@media print { a { color: inherit; text-decoration: none; } thead { display: table-header-group; }
+  tr { page-break-inside: avoid; } }
+"""
+
+
+def _page(title: str, body: str) -> str:
+    e = html.escape
+    return (
+        '<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n'
+        '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
+        f"<title>{e(title)}</title>\n<style>{_STYLE}</style>\n</head>\n<body>\n"
+        f"<main>\n<h1>{e(title)}</h1>\n{body}</main>\n</body>\n</html>\n"
+    )
+
+
+def _figure_text(name: str, value: float, unit: str) -> str:
+    label = name.removesuffix("_gbp_m").removesuffix("_pct").removesuffix("_count")
+    label = label.replace("_", " ")
+    if unit == "gbp_m":
+        shown = narrative.gbp_m(value)
+    elif unit == "pct":
+        shown = narrative.pct(value)
+    elif unit == "flag":
+        shown = "yes" if value else "no"
+    else:
+        shown = str(round(value))
+    return f"{label}: {shown}"
+
+
+def _report_row(job: Job, name: str, status: str, figs: pd.DataFrame) -> str:
+    e = html.escape
+    links = []
+    if job.html.is_file():
+        links.append(f'<a href="{e(job.family)}/{e(job.html.name)}">report</a>')
+    if job.ipynb.is_file():
+        links.append(f'<a href="{e(job.family)}/{e(job.ipynb.name)}">notebook</a>')
+    if status == "failed":
+        note = "failed in the last run" + (" (the report shown is out of date)" if links else "")
+        links.insert(0, f'<span class="failed">{e(note)}</span>')
+        if job.failed.is_file():
+            links.append(f'<a href="{e(job.family)}/{e(job.failed.name)}">failed notebook</a>')
+    elif status == "stale":
+        links.insert(0, '<span class="failed">not up to date</span>')
+    items = "".join(
+        f"<li>{e(_figure_text(str(n), float(v), str(u)))}</li>"
+        for n, v, u in zip(figs["figure"], figs["value"], figs["unit"], strict=True)
+    )
+    return (
+        f'<tr><th scope="row">{e(name)}</th><td>{e(job.org_code)}</td>'
+        f"<td>{' · '.join(links)}</td><td><ul>{items}</ul></td></tr>\n"
+    )
+
+
+def period_index(plan: Plan, names: Mapping[str, str], failed: set[str], figs: pd.DataFrame) -> str:
+    """The period's index.html: every report, linked, with its headline figures."""
+    from helpers.report import FAMILY_TITLES
+
+    e = html.escape
+    period = plan.params.period
+    good = {j.name for j in good_jobs(plan)}
+    body = [
+        f"<p>{e(period.label.capitalize())}. Organisation-level numbers in the sample data are "
+        "illustrative; regional totals reproduce NHS London's published figures.</p>\n"
+        '<p><a href="../index.html">All periods</a> · <a href="figures.csv">Headline figures '
+        '(CSV)</a> · <a href="manifest.json">Run manifest (JSON)</a></p>\n'
+    ]
+    for family in plan.params.families:
+        jobs = [j for j in plan.jobs if j.family == family]
+        title = FAMILY_TITLES.get(family, family)
+        rows = []
+        for job in jobs:
+            status = "ok" if job.name in good else "failed" if job.name in failed else "stale"
+            mine = figs.loc[(figs["notebook"] == family) & (figs["org_code"] == job.org_code)]
+            rows.append(_report_row(job, names.get(job.org_code, job.org_code), status, mine))
+        body.append(
+            f"<h2>{e(title)}</h2>\n<table>\n<caption>{e(title)} ({e(family)}), {e(str(period))}: "
+            f"{len(jobs)} report{'s' if len(jobs) != 1 else ''}</caption>\n"
+            '<thead><tr><th scope="col">Organisation</th><th scope="col">Code</th>'
+            '<th scope="col">Report</th><th scope="col">Headline figures</th></tr></thead>\n'
+            f"<tbody>\n{''.join(rows)}</tbody>\n</table>\n"
+        )
+    return _page(f"NHS London finance reports, {period}", "".join(body))
+
+
+def write_outputs_index(outputs_dir: Path) -> bool:
+    """outputs/index.html: a link to every period's index page, in time order."""
+    e = html.escape
+    periods = []
+    for child in outputs_dir.iterdir() if outputs_dir.is_dir() else []:
+        if (child / "index.html").is_file():
+            try:
+                periods.append(Period.parse(child.name))
+            except ValueError:
+                continue
+    items = "".join(
+        f'<li><a href="{e(str(p))}/index.html">{e(str(p))}</a>: {e(p.label)}</li>\n'
+        for p in sorted(periods)
+    )
+    body = (
+        "<p>Reports on London's NHS trusts and PCTs, one page per period.</p>\n"
+        f"<ul>\n{items}</ul>\n"
+        if items
+        else "<p>No reports yet: run <code>make reports</code>.</p>\n"
+    )
+    return write_atomic(
+        outputs_dir / "index.html",
+        _page("NHS London finance reports", body),
+        only_if_changed=True,
+    )
+
+
+# --- the manifest and the whole period ------------------------------------------------------
+
+
+def manifest(
+    plan: Plan, dirs: Dirs, failed: set[str], started: str, finished: str
+) -> dict[str, Any]:
+    """The run manifest: parameters, status and times of every report, input hashes, versions."""
+    good = {j.name for j in good_jobs(plan)}
+    reports = []
+    for job in plan.jobs:
+        stamp = read_stamp(job.stamp) if job.name in good else {}
+        status = "ok" if job.name in good else "failed" if job.name in failed else "not run"
+        reports.append(
+            {
+                "family": job.family,
+                "org_code": job.org_code,
+                "parameters": job.parameters,
+                "fingerprint": job.fingerprint,
+                "status": status,
+                "started": stamp.get("started"),
+                "finished": stamp.get("finished"),
+                "notebook": dirs.show(job.ipynb),
+                "html": dirs.show(job.html),
+            }
+        )
+    return {
+        "period": plan.period,
+        "params_file": dirs.show(plan.params.source),
+        "run": {"started": started, "finished": finished},
+        "git": git_state(dirs.root),
+        "versions": package_versions(),
+        "inputs": input_hashes(plan.params, dirs),
+        "reports": reports,
+    }
+
+
+def export_period(
+    plan: Plan, dirs: Dirs, failed: set[str], started: str, finished: str | None = None
+) -> None:
+    """Write the period's figures.csv, index.html and manifest.json (and outputs/index.html)."""
+    figs = collect_figures(good_jobs(plan))
+    write_atomic(plan.output_dir / "figures.csv", figures_csv(figs), only_if_changed=True)
+    ref = load_reference(dirs.reference)
+    names = {j.org_code: ref.name(j.org_code) for j in plan.jobs}
+    page = period_index(plan, names, failed, figs)
+    write_atomic(plan.output_dir / "index.html", page, only_if_changed=True)
+    data = manifest(plan, dirs, failed, started, finished or now())
+    write_atomic(plan.output_dir / "manifest.json", json.dumps(data, indent=2) + "\n")
+    write_outputs_index(dirs.outputs)

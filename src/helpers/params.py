@@ -1,0 +1,362 @@
+"""The params file: which reports run for which organisations in a period, with what options.
+
+Usage example::
+
+    params = load_params(PARAMS_DIR / "2011-12-Q1.yaml")
+    params.families["provider_shortfall"].orgs      # ['Q36', 'RAL', 'RAN', ...]
+    new_period_command("2011-12-Q2")                # params/2011-12-Q2.yaml from 2011-12-Q1
+
+A params file is checked in full before any kernel starts: against its schema (pydantic,
+unknown keys and wrong types refused), against each notebook's ``parameters`` cell (via
+``papermill.inspect_notebook``), against the reference data (organisations valid in the
+period) and against the data folder (the period's returns exist). Every problem names the
+file and the key, e.g. ``params/2011-12-Q1.yaml: families.pct_support_needs.orgs[2]: ...``.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from functools import cache
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, StrictBool, StrictFloat, StrictInt, StrictStr
+from pydantic import ValidationError as SchemaError
+
+from helpers.errors import KitError, ParameterError
+from helpers.organisations import FAMILY_ORG_TYPES, Reference, load_reference
+from helpers.paths import (
+    NOTEBOOKS_DIR,
+    OUTPUTS_DIR,
+    PARAMS_DIR,
+    PROCESSED_DIR,
+    PROJ_ROOT,
+    RAW_DIR,
+    REFERENCE_DIR,
+)
+from helpers.periods import Period
+
+#: Parameters the kit sets for every report; a params file may not set them as options.
+KIT_PARAMETERS = ("period", "org_code", "returns_dir")
+ParamValue = StrictBool | StrictInt | StrictFloat | StrictStr
+
+
+@dataclass(frozen=True)
+class Dirs:
+    """The project's folders (one root; tests pass a temporary project instead)."""
+
+    root: Path = PROJ_ROOT
+    params: Path = PARAMS_DIR
+    notebooks: Path = NOTEBOOKS_DIR
+    outputs: Path = OUTPUTS_DIR
+    raw: Path = RAW_DIR
+    processed: Path = PROCESSED_DIR
+    reference: Path = REFERENCE_DIR
+
+    @classmethod
+    def under(cls, root: Path) -> Dirs:
+        """The standard layout under another project root."""
+        data = root / "data"
+        return cls(
+            root,
+            root / "params",
+            root / "notebooks",
+            root / "outputs",
+            data / "raw",
+            data / "processed",
+            data / "reference",
+        )
+
+    def show(self, path: Path) -> str:
+        """``path`` relative to the project root when inside it (for messages)."""
+        try:
+            return path.resolve().relative_to(self.root.resolve()).as_posix()
+        except ValueError:
+            return str(path)
+
+
+# --- the schema ---------------------------------------------------------------------------
+
+
+class FamilySpec(BaseModel):
+    """One report family's entry: which organisations, and its options."""
+
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+
+    orgs: Literal["all"] | list[StrictStr] = "all"
+    options: dict[StrictStr, ParamValue] = {}
+
+
+class ParamsFile(BaseModel):
+    """A params file as written (``period``, ``returns_dir``, ``families``)."""
+
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+
+    period: StrictStr
+    returns_dir: StrictStr = ""
+    families: dict[StrictStr, FamilySpec]
+
+
+@dataclass(frozen=True)
+class FamilyRun:
+    """A validated family: its notebook, the organisations it runs for and its options."""
+
+    family: str
+    notebook: Path
+    orgs: list[str]
+    options: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class PeriodParams:
+    """A validated params file, ready to plan."""
+
+    source: Path
+    period: Period
+    returns_dir: str  # as written (passed to every notebook)
+    raw_dir: Path  # the folder of period folders that holds the returns
+    processed_dir: Path  # where the processed layer of those returns lives
+    families: dict[str, FamilyRun]
+
+
+# --- YAML -----------------------------------------------------------------------------------
+
+
+class _Loader(yaml.SafeLoader):
+    """A safe loader that keeps dates as text and refuses duplicate keys."""
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+        seen: set[Any] = set()
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=deep)
+            if key in seen:
+                raise yaml.constructor.ConstructorError(
+                    None, None, f"duplicate key {key!r}", key_node.start_mark
+                )
+            seen.add(key)
+        return super().construct_mapping(node, deep=deep)
+
+
+_Loader.yaml_implicit_resolvers = {
+    first: [(tag, rx) for tag, rx in resolvers if tag != "tag:yaml.org,2002:timestamp"]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+
+
+def read_yaml(path: Path, shown: str) -> dict[str, Any]:
+    """The file's top-level mapping (dates stay text); ParameterError naming the file."""
+    try:
+        data = yaml.load(path.read_text(encoding="utf-8"), Loader=_Loader)
+    except FileNotFoundError:
+        raise ParameterError(f"{shown}: no such params file") from None
+    except yaml.YAMLError as exc:
+        raise ParameterError(f"{shown}: not valid YAML: {exc}") from None
+    if not isinstance(data, dict):
+        raise ParameterError(f"{shown}: expected keys period, returns_dir and families")
+    return data
+
+
+# --- notebooks' parameters ------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class NotebookParameter:
+    """A parameter declared in a notebook's ``parameters`` cell."""
+
+    name: str
+    type_name: str  # "str", "float", "int", "bool" or "None" (unknown)
+
+
+def notebook_parameters(notebook: Path) -> list[NotebookParameter]:
+    """The notebook's declared parameters, in cell order (cached while the file is unchanged)."""
+    stat = notebook.stat()
+    return _inspect(notebook.resolve(), stat.st_mtime_ns, stat.st_size)
+
+
+@cache
+def _inspect(notebook: Path, mtime_ns: int, size: int) -> list[NotebookParameter]:
+    import papermill
+
+    found = papermill.inspect_notebook(notebook)
+    return [NotebookParameter(n, str(p["inferred_type_name"])) for n, p in found.items()]
+
+
+_TYPES: dict[str, tuple[type, ...]] = {
+    "str": (str,),
+    "float": (float, int),
+    "int": (int,),
+    "bool": (bool,),
+}
+
+
+def _option_problem(value: object, declared: NotebookParameter) -> str | None:
+    wanted = _TYPES.get(declared.type_name)
+    if wanted is None:
+        return None
+    if isinstance(value, bool) and declared.type_name != "bool":
+        return f"expected {declared.type_name}, got {value!r}"
+    if not isinstance(value, wanted):
+        return f"expected {declared.type_name}, got {type(value).__name__} {value!r}"
+    return None
+
+
+def _check_options(spec: FamilySpec, declared: list[NotebookParameter], key: str) -> list[str]:
+    by_name = {p.name: p for p in declared}
+    names = ", ".join(by_name)
+    problems = [
+        f"{key}: the notebook does not declare the parameter {name!r} (its parameters are {names})"
+        for name in KIT_PARAMETERS
+        if name not in by_name
+    ]
+    for name, value in spec.options.items():
+        where = f"{key}.options.{name}"
+        if name in KIT_PARAMETERS:
+            problems.append(f"{where}: set by the kit for every report, not an option")
+        elif name not in by_name:
+            problems.append(f"{where}: unknown option (the notebook's parameters are {names})")
+        elif problem := _option_problem(value, by_name[name]):
+            problems.append(f"{where}: {problem}")
+    return problems
+
+
+# --- organisations, returns -----------------------------------------------------------------
+
+
+def _orgs(spec: FamilySpec, family: str, period: Period, ref: Reference, key: str) -> list[str]:
+    if spec.orgs == "all":
+        return ref.family_orgs(family, period)
+    problems = []
+    seen: set[str] = set()
+    for i, code in enumerate(spec.orgs):
+        if code in seen:
+            problems.append(f"{key}.orgs[{i}]: {code!r} is listed twice")
+        seen.add(code)
+        try:
+            ref.check_org(family, code, period)
+        except KitError as exc:
+            problems.append(f"{key}.orgs[{i}]: {exc}")
+    if problems:
+        raise ParameterError("\n".join(problems))
+    return list(spec.orgs)
+
+
+def returns_folders(returns_dir: str, period: Period, dirs: Dirs) -> tuple[Path, Path]:
+    """(raw, processed) folders for ``returns_dir`` ("" is the project's own data/raw)."""
+    if not returns_dir.strip():
+        if not (dirs.raw / str(period)).is_dir():
+            raise ParameterError(
+                f"no returns for {period}: the folder {dirs.show(dirs.raw / str(period))} "
+                "does not exist"
+            )
+        return dirs.raw, dirs.processed
+    from helpers.report import returns_location  # the notebooks' own rule, not a copy
+
+    try:
+        return returns_location(returns_dir, period)
+    except KitError as exc:
+        raise ParameterError(str(exc)) from None
+
+
+# --- loading ------------------------------------------------------------------------------
+
+
+def _schema_problems(exc: SchemaError) -> list[str]:
+    out = []
+    for err in exc.errors():
+        key = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in err["loc"])
+        key = key.lstrip(".") or "(top level)"
+        got = "" if err["type"] == "missing" else f" (got {err['input']!r})"
+        out.append(f"{key}: {err['msg']}{got}")
+    return out
+
+
+def load_params(path: Path, dirs: Dirs | None = None) -> PeriodParams:
+    """Read and check a params file; ParameterError listing every problem (file and key)."""
+    dirs = dirs or Dirs()
+    shown = dirs.show(path)
+
+    def fail(problems: list[str]) -> ParameterError:
+        return ParameterError("\n".join(f"{shown}: {p}" for p in problems))
+
+    try:
+        spec = ParamsFile.model_validate(read_yaml(path, shown))
+    except SchemaError as exc:
+        raise fail(_schema_problems(exc)) from None
+    try:
+        period = Period.parse(spec.period)
+    except KitError as exc:
+        raise fail([f"period: {exc}"]) from None
+    if str(period) != path.stem:
+        raise fail([f"period: {spec.period!r} differs from the file name ({path.name})"])
+    try:
+        raw_dir, processed_dir = returns_folders(spec.returns_dir, period, dirs)
+    except ParameterError as exc:
+        raise fail([f"returns_dir: {exc}"]) from None
+
+    ref = load_reference(dirs.reference)
+    problems: list[str] = []
+    families: dict[str, FamilyRun] = {}
+    for family, fam in spec.families.items():
+        key = f"families.{family}"
+        notebook = dirs.notebooks / f"{family}.ipynb"
+        if family not in FAMILY_ORG_TYPES or not notebook.is_file():
+            known = ", ".join(sorted(p.stem for p in dirs.notebooks.glob("*.ipynb")))
+            problems.append(f"{key}: unknown report family (the notebooks are {known})")
+            continue
+        declared = notebook_parameters(notebook)
+        problems += _check_options(fam, declared, key)
+        try:
+            orgs = _orgs(fam, family, period, ref, key)
+        except ParameterError as exc:
+            problems += str(exc).splitlines()
+            continue
+        types = {p.name: p.type_name for p in declared}
+        options = {
+            k: float(v) if types.get(k) == "float" and not isinstance(v, bool) else v
+            for k, v in fam.options.items()
+        }
+        families[family] = FamilyRun(family, notebook, orgs, options)
+    if problems:
+        raise fail(problems)
+    return PeriodParams(path, period, spec.returns_dir, raw_dir, processed_dir, families)
+
+
+def params_files(dirs: Dirs | None = None) -> list[Path]:
+    """Every ``params/<period>.yaml``, in time order (files not named like a period skipped)."""
+    dirs = dirs or Dirs()
+    found: list[tuple[Period, Path]] = []
+    for path in dirs.params.glob("*.yaml"):
+        try:
+            found.append((Period.parse(path.stem), path))
+        except KitError:
+            continue
+    return [p for _, p in sorted(found)]
+
+
+# --- a new period -------------------------------------------------------------------------
+
+
+def new_period_command(period: str, dirs: Dirs | None = None) -> int:
+    """Write ``params/<period>.yaml`` from the latest earlier params file (never overwrite)."""
+    dirs = dirs or Dirs()
+    new = Period.parse(period)
+    target = dirs.params / f"{new}.yaml"
+    earlier = [p for p in params_files(dirs) if Period.parse(p.stem) < new]
+    if not earlier:
+        raise ParameterError(f"no params file before {new} in {dirs.show(dirs.params)} to copy")
+    source = earlier[-1]
+    old = source.stem
+    text = source.read_text(encoding="utf-8")
+    text = re.sub(r"(?m)^period:.*$", f"period: {new}", text).replace(old, str(new))
+    try:
+        with target.open("x", encoding="utf-8") as fh:
+            fh.write(text)
+    except FileExistsError:
+        raise ParameterError(f"{dirs.show(target)} already exists; not overwriting it") from None
+    print(
+        f"wrote {dirs.show(target)} from {dirs.show(source)}; check its organisation lists "
+        f"and options, and put the returns in {dirs.show(dirs.raw / str(new))}/"
+    )
+    return 0

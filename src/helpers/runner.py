@@ -1,0 +1,425 @@
+"""Run the planned reports in parallel worker processes: ``make reports`` lands here.
+
+Usage example::
+
+    reports_command(periods=["2011-12-Q1"], jobs=2, force=False, scheduler=None)
+
+Every params file is checked before any kernel starts, each period's processed data is built
+once, and only stale reports run (:mod:`helpers.plan`). :func:`run_job` is the whole life of
+one report (papermill, then HTML, then files moved into place, the stamp last); it takes a
+picklable :class:`~helpers.plan.Job` and returns a picklable :class:`JobResult`, so any pool
+of workers can run it. A failed report keeps its executed notebook as ``<org>.failed.ipynb``
+and never touches the last good outputs. Ctrl-C or SIGTERM cancels pending reports, shuts
+running kernels down and removes temporary files.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import logging
+import multiprocessing
+import os
+import re
+import signal
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ProcessPoolExecutor, as_completed
+from dataclasses import dataclass
+from pathlib import Path
+from types import FrameType
+from typing import IO, Any
+
+from tqdm import tqdm
+
+from helpers.errors import LockError, ParameterError
+from helpers.export import export_period, notebook_html, now, provenance, write_atomic
+from helpers.params import Dirs, PeriodParams, load_params, params_files
+from helpers.periods import Period
+from helpers.plan import Job, Plan, build_plan, canonical_json
+from helpers.store import build_processed
+
+log = logging.getLogger("helpers.runner")
+_ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
+INTERRUPTED = 130
+#: Kernel command-line options: keep the kernel's own start-up warnings out of the terminal.
+KERNEL_ARGUMENTS = ["--IPKernelApp.log_level=ERROR"]
+
+
+@dataclass(frozen=True)
+class JobResult:
+    """What became of one job (picklable)."""
+
+    name: str  # period/family/org
+    ok: bool
+    seconds: float
+    error: str = ""  # one line: the failing cell and its exception
+    details: str = ""  # the traceback, for the log
+
+
+# --- one job --------------------------------------------------------------------------------
+
+_running: set[str] = set()  # jobs running in this process (read by the worker's signal handler)
+_stopping = threading.Event()  # set in a worker process once it has been told to stop
+
+
+def _mark_provenance(nb: Any, job: Job, started: str) -> None:
+    nb.metadata["nhs_kit"] = {
+        **job.provenance,
+        "period": job.period,
+        "family": job.family,
+        "org_code": job.org_code,
+        "fingerprint": job.fingerprint,
+        "started": started,
+        "finished": now(),
+    }
+
+
+def _failure(exc: BaseException) -> tuple[str, str]:
+    from papermill.exceptions import PapermillExecutionError
+
+    if isinstance(exc, PapermillExecutionError):
+        first = next((line for line in exc.source.splitlines() if line.strip()), "")
+        line = (
+            f"cell {exc.cell_index} (In [{exc.exec_count}]: {first.strip()[:60]}): "
+            f"{exc.ename}: {exc.evalue}"
+        )
+        return line, _ANSI.sub("", "\n".join(exc.traceback))
+    return f"{type(exc).__name__}: {exc}", ""
+
+
+@contextlib.contextmanager
+def _signals_deferred() -> Iterator[None]:
+    """Hold SIGINT and SIGTERM back while files are moved into place (any thread)."""
+    held = {signal.SIGINT, signal.SIGTERM}
+    old = signal.pthread_sigmask(signal.SIG_BLOCK, held)
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, old)
+
+
+def _keep_failed(job: Job, tmp_nb: Path, started: str) -> None:
+    import nbformat
+
+    if not tmp_nb.is_file():
+        return
+    nb = nbformat.read(tmp_nb, as_version=4)  # type: ignore[no-untyped-call]
+    _mark_provenance(nb, job, started)
+    nbformat.write(nb, tmp_nb)  # type: ignore[no-untyped-call]
+    tmp_nb.replace(job.failed)
+
+
+def run_job(job: Job) -> JobResult:
+    """Execute one report with papermill, write its HTML, move both into place, stamp it."""
+    import nbformat
+    import papermill
+
+    if _stopping.is_set():
+        raise KeyboardInterrupt("the run is stopping")
+    t0 = time.monotonic()
+    started = now()
+    job.output_dir.mkdir(parents=True, exist_ok=True)
+    tmp_nb = job.output_dir / f".{job.org_code}.tmp.ipynb"  # papermill wants .ipynb
+    tmp_html = job.output_dir / f".{job.org_code}.tmp.html"
+    _running.add(job.name)
+    try:
+        try:
+            nb = papermill.execute_notebook(
+                job.notebook,
+                tmp_nb,
+                parameters=job.parameters,
+                kernel_name=job.kernel_name,
+                cwd=job.notebook.parent,
+                progress_bar=False,
+                log_output=False,
+                request_save_on_cell_execute=False,
+                shutdown_kernel="immediate",  # no stall in the kernel's SIGINT handler
+                extra_arguments=KERNEL_ARGUMENTS,
+            )
+            _mark_provenance(nb, job, started)
+            nbformat.write(nb, tmp_nb)  # type: ignore[no-untyped-call]
+            write_atomic(tmp_html, notebook_html(nb, job.title))
+        except Exception as exc:
+            error, details = _failure(exc)
+            _keep_failed(job, tmp_nb, started)
+            return JobResult(job.name, False, time.monotonic() - t0, error, details)
+        stamp = {"fingerprint": job.fingerprint, "started": started, "finished": now()}
+        with _signals_deferred():
+            tmp_nb.replace(job.ipynb)
+            tmp_html.replace(job.html)
+            job.failed.unlink(missing_ok=True)
+            write_atomic(job.stamp, canonical_json(stamp) + "\n")
+        return JobResult(job.name, True, time.monotonic() - t0)
+    finally:
+        _running.discard(job.name)
+        tmp_nb.unlink(missing_ok=True)
+        tmp_html.unlink(missing_ok=True)
+
+
+# --- worker processes -----------------------------------------------------------------------
+
+
+def _worker_stop(signum: int, frame: FrameType | None) -> None:
+    """In a worker: stop the running report (its kernel shuts down), or exit if idle."""
+    _stopping.set()
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    if _running:
+        raise KeyboardInterrupt
+    raise SystemExit(0)
+
+
+def _worker_init() -> None:
+    """Workers leave Ctrl-C to the parent, which stops them with SIGTERM."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, _worker_stop)
+    os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")  # kernels inherit it
+
+
+def _stop_pool(pool: ProcessPoolExecutor, futures: dict[Future[JobResult], Job]) -> None:
+    """Cancel pending jobs, then stop running ones and wait for their kernels to shut down."""
+    for fut in futures:
+        fut.cancel()
+    processes = dict(pool._processes or {})
+    pool.shutdown(wait=False, cancel_futures=True)
+    for pid in processes:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGTERM)
+    for proc in processes.values():
+        proc.join(timeout=30)
+        if proc.is_alive():  # pragma: no cover - a worker stuck past its kernel's shutdown
+            proc.kill()
+
+
+def _result(fut: Future[JobResult], job: Job) -> JobResult:
+    try:
+        return fut.result()
+    except Exception as exc:  # a worker died: the report failed, the run goes on
+        return JobResult(job.name, False, 0.0, f"{type(exc).__name__}: {exc}")
+
+
+def run_jobs(jobs: list[Job], workers: int, on_result: Callable[[JobResult], None]) -> None:
+    """Run ``jobs`` in ``workers`` forked processes, calling ``on_result`` as each finishes."""
+    if not jobs:
+        return
+    pool = ProcessPoolExecutor(
+        max_workers=max(1, min(workers, len(jobs))),
+        mp_context=multiprocessing.get_context("fork"),  # workers inherit the imports
+        initializer=_worker_init,
+    )
+    futures = {pool.submit(run_job, job): job for job in jobs}
+    try:
+        for fut in as_completed(futures):
+            on_result(_result(fut, futures[fut]))
+    except KeyboardInterrupt:
+        with _ignoring_signals():
+            _stop_pool(pool, futures)
+        raise
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
+
+
+# --- signals and locks in the parent --------------------------------------------------------
+
+
+def _raise_interrupt(signum: int, frame: FrameType | None) -> None:
+    raise KeyboardInterrupt
+
+
+@contextlib.contextmanager
+def _terminate_as_interrupt() -> Iterator[None]:
+    """Treat SIGTERM like Ctrl-C while reports run (main thread only)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGTERM, _raise_interrupt)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+@contextlib.contextmanager
+def _ignoring_signals() -> Iterator[None]:
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    old = {s: signal.signal(s, signal.SIG_IGN) for s in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for s, handler in old.items():
+            signal.signal(s, handler)
+
+
+@contextlib.contextmanager
+def period_lock(output_dir: Path, dirs: Dirs | None = None) -> Iterator[None]:
+    """Hold ``outputs/<period>/.lock``; LockError at once if another run holds it."""
+    dirs = dirs or Dirs()
+    output_dir.mkdir(parents=True, exist_ok=True)
+    path = output_dir / ".lock"
+    with path.open("a+", encoding="utf-8") as fh:
+        try:
+            fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            fh.seek(0)
+            holder = fh.read().strip() or "another process"
+            raise LockError(
+                f"another run of {output_dir.name} is in progress ({dirs.show(path)} is held "
+                f"by {holder}); wait for it to finish, then run again"
+            ) from None
+        try:
+            fh.seek(0)
+            fh.truncate()
+            fh.write(f"pid {os.getpid()}\n")
+            fh.flush()
+            yield
+        finally:
+            fh.seek(0)
+            fh.truncate()
+            fcntl.flock(fh, fcntl.LOCK_UN)
+
+
+# --- the command ----------------------------------------------------------------------------
+
+
+def select_params(periods: list[str] | None, dirs: Dirs) -> list[Path]:
+    """The params files to run: the named periods, or every params/*.yaml in time order."""
+    if not periods:
+        files = params_files(dirs)
+        if not files:
+            raise ParameterError(f"no params files in {dirs.show(dirs.params)}")
+        return files
+    chosen = sorted({Period.parse(p) for p in periods})
+    files = [dirs.params / f"{p}.yaml" for p in chosen]
+    for p, f in zip(chosen, files, strict=True):
+        if not f.is_file():
+            raise ParameterError(
+                f"{dirs.show(f)} does not exist: write it with `make new-period PERIOD={p}`"
+            )
+    return files
+
+
+def _open_log(plan: Plan, stamp: str, stack: contextlib.ExitStack) -> IO[str]:
+    folder = plan.output_dir / "logs"
+    folder.mkdir(parents=True, exist_ok=True)
+    return stack.enter_context((folder / f"run-{stamp}.log").open("w", encoding="utf-8"))
+
+
+def _note(fh: IO[str], text: str) -> None:
+    fh.write(f"{now()} {text}\n")
+    fh.flush()
+
+
+class _Progress:
+    """The progress bar and the per-period logs, updated as results come in."""
+
+    def __init__(self, plans: list[Plan], logs: dict[str, IO[str]]) -> None:
+        self.logs = logs
+        self.failed: dict[str, JobResult] = {}
+        self.done = 0
+        self.skipped = sum(len(p.skipped) for p in plans)
+        total = sum(len(p.to_run) for p in plans)
+        self.bar = tqdm(total=total, unit="report", desc="reports", file=sys.stderr, disable=None)
+        self._postfix()
+
+    def _postfix(self) -> None:
+        self.bar.set_postfix(done=self.done, skipped=self.skipped, failed=len(self.failed))
+
+    def __call__(self, result: JobResult) -> None:
+        fh = self.logs[result.name.split("/")[0]]
+        if result.ok:
+            self.done += 1
+            _note(fh, f"done    {result.name} in {result.seconds:.1f} s")
+        else:
+            self.failed[result.name] = result
+            _note(fh, f"FAILED  {result.name}: {result.error}\n{result.details}")
+            self.bar.write(f"failed: {result.name}: {result.error}", file=sys.stderr)
+        self._postfix()
+        self.bar.update(1)
+
+
+def _prepare(params: PeriodParams, dirs: Dirs, force: bool) -> Plan:
+    build_processed(
+        params.period,
+        raw_dir=params.raw_dir,
+        processed_dir=params.processed_dir,
+        reference_dir=dirs.reference,
+    )
+    return build_plan(params, dirs, force=force, provenance=provenance(params, dirs))
+
+
+def _summary(progress: _Progress) -> int:
+    if not progress.failed:
+        return 0
+    lines = [f"{len(progress.failed)} report(s) failed:"]
+    for name, result in sorted(progress.failed.items()):
+        period, family, org = name.split("/")
+        lines.append(f"  {name}: {result.error}")
+        lines.append(f"    kept: outputs/{period}/{family}/{org}.failed.ipynb")
+    print("\n".join(lines), file=sys.stderr)
+    return 1
+
+
+def _say(text: str) -> None:
+    print(text, file=sys.stderr, flush=True)
+
+
+def _run(plans: list[Plan], workers: int, dirs: Dirs, logs: dict[str, IO[str]]) -> _Progress:
+    """Run every stale job of every plan in one pool; KeyboardInterrupt if stopped."""
+    import nbconvert  # noqa: F401 - imported once here, inherited by the forked workers
+    import papermill  # noqa: F401
+
+    for plan in plans:
+        line = (
+            f"{plan.period}: {len(plan.jobs)} reports, {len(plan.skipped)} up to date, "
+            f"{len(plan.to_run)} to run"
+        )
+        _say(line)
+        _note(logs[plan.period], f"{dirs.show(plan.params.source)}: {line} ({workers} workers)")
+    progress = _Progress(plans, logs)
+    try:
+        with _terminate_as_interrupt():
+            run_jobs([j for p in plans for j in p.to_run], workers, progress)
+    finally:
+        progress.bar.close()
+    return progress
+
+
+def reports_command(
+    periods: list[str] | None,
+    jobs: int | None,
+    force: bool,
+    scheduler: str | None,
+    dirs: Dirs | None = None,
+) -> int:
+    """Run every stale report of the periods; 0 if all are good, 1 if any failed, 130 if stopped."""
+    if scheduler:
+        raise ParameterError("--scheduler (running reports on Dask) is not supported yet")
+    if jobs is not None and jobs < 1:
+        raise ParameterError(f"--jobs must be at least 1, not {jobs}")
+    dirs = dirs or Dirs()
+    all_params = [load_params(f, dirs) for f in select_params(periods, dirs)]
+    workers = jobs or os.cpu_count() or 1
+    started = now()
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    with contextlib.ExitStack() as stack:
+        for params in all_params:
+            stack.enter_context(period_lock(dirs.outputs / str(params.period), dirs))
+        plans = [_prepare(p, dirs, force) for p in all_params]
+        logs = {plan.period: _open_log(plan, stamp, stack) for plan in plans}
+        try:
+            progress = _run(plans, workers, dirs, logs)
+        except KeyboardInterrupt:
+            for fh in logs.values():
+                _note(fh, "interrupted: pending reports cancelled, running ones stopped")
+            _say("interrupted: pending reports cancelled; no output was left half-written")
+            return INTERRUPTED
+        for plan in plans:
+            failed = {n for n in progress.failed if n.startswith(plan.period + "/")}
+            export_period(plan, dirs, failed, started)
+            _note(logs[plan.period], f"finished: {len(failed)} failed")
+            _say(f"{plan.period}: {len(failed)} failed; {dirs.show(plan.output_dir)}/index.html")
+    return _summary(progress)
