@@ -23,7 +23,7 @@ $(STAMP): requirements.lock pyproject.toml
 	@test -x $(PY) || $(PYTHON_BOOT) -m venv $(VENV)
 	$(PY) -m pip install --quiet --disable-pip-version-check --require-hashes --no-deps -r requirements.lock
 	$(PY) -m pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e .
-	$(PY) -m ipykernel install --sys-prefix --name nhs-kit --display-name "NHS finance kit (Python 3.11)" >/dev/null
+	$(PY) -m helpers.kernelspec >/dev/null
 	@touch $(STAMP)
 
 ## Create or refresh the virtual environment from the pinned lock

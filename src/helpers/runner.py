@@ -36,6 +36,8 @@ from tqdm import tqdm
 
 from helpers.errors import LockError, ParameterError
 from helpers.export import export_period, notebook_html, now, provenance, write_atomic
+from helpers.forkserver import ENV_VAR as FORK_SERVER_VAR
+from helpers.forkserver import running_fork_server
 from helpers.params import Dirs, PeriodParams, load_params, params_files
 from helpers.periods import Period
 from helpers.plan import Job, Plan, build_plan, canonical_json
@@ -46,6 +48,8 @@ _ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 INTERRUPTED = 130
 #: Kernel command-line options: keep the kernel's own start-up warnings out of the terminal.
 KERNEL_ARGUMENTS = ["--IPKernelApp.log_level=ERROR"]
+#: Set to 0 to start every kernel from scratch instead of forking it from the warm server.
+FORK_SWITCH = "NHS_KIT_FORK"
 
 
 @dataclass(frozen=True)
@@ -380,12 +384,43 @@ def _run(plans: list[Plan], workers: int, dirs: Dirs, logs: dict[str, IO[str]]) 
         _say(line)
         _note(logs[plan.period], f"{dirs.show(plan.params.source)}: {line} ({workers} workers)")
     progress = _Progress(plans, logs)
+    to_run = [j for p in plans for j in p.to_run]
     try:
-        with _terminate_as_interrupt():
-            run_jobs([j for p in plans for j in p.to_run], workers, progress)
+        with _terminate_as_interrupt(), _warm_kernels(bool(to_run)):
+            run_jobs(to_run, workers, progress)
     finally:
         progress.bar.close()
     return progress
+
+
+@contextlib.contextmanager
+def _warm_kernels(wanted: bool) -> Iterator[None]:
+    """Run the fork server while reports run, so kernels start with the imports done.
+
+    Each report still gets its own fresh kernel process (forked, used once, discarded);
+    ``NHS_KIT_FORK=0`` or a server that fails to start means kernels start from scratch.
+    """
+    if not wanted or os.environ.get(FORK_SWITCH, "1") == "0" or sys.platform != "linux":
+        yield
+        return
+    from helpers.forkserver import ForkServerError
+
+    with contextlib.ExitStack() as stack:
+        try:
+            socket_path = stack.enter_context(running_fork_server())
+        except ForkServerError as exc:
+            log.warning("%s; starting kernels from scratch", exc)
+            yield
+            return
+        previous = os.environ.get(FORK_SERVER_VAR)
+        os.environ[FORK_SERVER_VAR] = socket_path  # workers forked from here inherit it
+        try:
+            yield
+        finally:
+            if previous is None:
+                os.environ.pop(FORK_SERVER_VAR, None)
+            else:
+                os.environ[FORK_SERVER_VAR] = previous
 
 
 def reports_command(

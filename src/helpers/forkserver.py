@@ -1,0 +1,468 @@
+"""A fork server: one warm process that forks IPython kernels with the heavy imports done.
+
+Usage example (what the report runner does)::
+
+    with running_fork_server() as socket_path:
+        os.environ[ENV_VAR] = socket_path  # ForkProvisioner now forks `nhs-kit` kernels
+        papermill.execute_notebook("in.ipynb", "out.ipynb", kernel_name="nhs-kit")
+
+The server imports :data:`PRELOAD` once, then listens on a Unix socket (mode 0600) for JSON
+lines. ``fork`` answers with the kernel's pid and a pidfd (passed as ancillary data); the
+child calls ``setsid()``, restores the start-up signal handlers, takes the client's stdout and
+stderr, cwd and environment, and runs ``IPKernelApp`` as ``python -m ipykernel_launcher``
+would. The server refuses a request whose environment differs in a variable read at import
+time (:func:`import_time_mismatch`): the client then starts the kernel normally. It reaps its
+children, answers ``status`` with their exit codes, kills the kernels still alive when it
+stops, and stops by itself when its parent process dies.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import gc
+import importlib
+import importlib.util
+import json
+import logging
+import os
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from helpers.errors import KitError
+
+ENV_VAR = "NHS_KIT_FORK_SERVER"
+INLINE_BACKEND = "module://matplotlib_inline.backend_inline"
+#: Imported once by the server, in this order; a module that fails to import is skipped.
+#: ``matplotlib_inline`` is left out on purpose (and unloaded if something pulls it in):
+#: importing ``matplotlib_inline.backend_inline`` hooks figures into the running IPython
+#: shell, so a kernel must import it itself, as pyplot does on first use (its dependencies
+#: are preloaded, so that costs little).
+PRELOAD = (
+    "numpy",
+    "pandas",
+    "pyarrow.parquet",
+    "matplotlib",
+    "matplotlib.pyplot",
+    "matplotlib.backends.backend_agg",
+    "seaborn",
+    "IPython",
+    "IPython.core.pylabtools",
+    "IPython.display",
+    "ipykernel.kernelapp",
+    "ipykernel.ipkernel",
+    "ipykernel.zmqshell",
+    "helpers.metrics",
+    "helpers.figures",
+    "helpers.store",
+    "helpers.charts",
+    "helpers.report",
+    "helpers.narrative",
+)
+#: Environment variables read while the preloaded modules are imported (or at interpreter
+#: start): a kernel that asks for other values must be started normally.
+IMPORT_TIME_ENV = ("HOME", "LANG", "LC_ALL", "LC_CTYPE", "TZ", "NHS_KIT_ROOT", "XDG_CONFIG_HOME")
+IMPORT_TIME_PREFIXES = ("PYTHON", "PYDEVD", "MPL", "OPENBLAS_", "OMP_", "MKL_", "ARROW_")
+_PARENT_ENV = ("JPY_PARENT_PID", "JPY_INTERRUPT_EVENT")
+_MAX_MESSAGE = 1 << 20
+_POLL_SECONDS = 0.2
+
+log = logging.getLogger("helpers.forkserver")
+
+
+class ForkServerError(KitError):
+    """Raised when the fork server cannot be started, reached, or will not fork a kernel."""
+
+
+class ForkRefusedError(ForkServerError):
+    """Raised when the fork server declines a kernel that must be started normally."""
+
+
+# --- client side (used by helpers.provisioner) ----------------------------------------------
+def call(
+    socket_path: str, message: Mapping[str, Any], fds: Sequence[int] = (), timeout: float = 10
+) -> tuple[dict[str, Any], list[int]]:
+    """Send one request (with ``fds`` as ancillary data); return the answer and its fds."""
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
+        sock.settimeout(timeout)
+        try:
+            sock.connect(socket_path)
+            socket.send_fds(sock, [_encode(message)], list(fds))
+            answer, got = _receive(sock, max_fds=1)
+        except OSError as exc:
+            raise ForkServerError(f"fork server at {socket_path} did not answer: {exc}") from exc
+    if "error" in answer:
+        for fd in got:
+            os.close(fd)
+        raise ForkRefusedError(str(answer["error"]))
+    return answer, got
+
+
+def ping(socket_path: str) -> dict[str, Any]:
+    """The server's pid, interpreter and preloaded modules (raises if it is not there)."""
+    return call(socket_path, {"op": "ping"}, timeout=2)[0]
+
+
+def fork_kernel(
+    socket_path: str, cmd: Sequence[str], cwd: str, env: Mapping[str, str], fds: Sequence[int]
+) -> tuple[int, int]:
+    """Ask for a kernel running ``cmd``, with ``fds`` as its stdout and stderr: (pid, pidfd)."""
+    request = {"op": "fork", "cmd": list(cmd), "cwd": cwd, "env": dict(env)}
+    answer, got = call(socket_path, request, fds)
+    if len(got) != 1:
+        for fd in got:
+            os.close(fd)
+        raise ForkServerError("fork server answered without a pidfd")
+    return int(answer["pid"]), got[0]
+
+
+def exit_status(socket_path: str, pid: int) -> int | None:
+    """The exit code of a kernel the server forked, or None while it runs (or if unknown)."""
+    code = call(socket_path, {"op": "status", "pid": pid}, timeout=2)[0].get("code")
+    return None if code is None else int(code)
+
+
+def _encode(message: Mapping[str, Any]) -> bytes:
+    return (json.dumps(message) + "\n").encode()
+
+
+def _receive(sock: socket.socket, max_fds: int) -> tuple[dict[str, Any], list[int]]:
+    data, fds, _flags, _addr = socket.recv_fds(sock, 65536, max_fds)
+    chunks = [data]
+    while data and not data.endswith(b"\n") and sum(map(len, chunks)) < _MAX_MESSAGE:
+        data = sock.recv(65536)
+        chunks.append(data)
+    try:
+        message = json.loads(b"".join(chunks))
+        if not isinstance(message, dict):
+            raise ValueError("not a JSON object")
+    except ValueError:
+        for fd in fds:
+            os.close(fd)
+        raise ConnectionError("malformed message") from None
+    return message, fds
+
+
+# --- starting and stopping ------------------------------------------------------------------
+@contextlib.contextmanager
+def running_fork_server(socket_path: str | None = None, timeout: float = 60) -> Iterator[str]:
+    """Run a fork server for the duration of the block; yield its socket path.
+
+    On exit (also on KeyboardInterrupt) the server is stopped and kills the kernels it forked
+    that are still running.
+    """
+    with contextlib.ExitStack() as stack:
+        if socket_path is None:
+            folder = stack.enter_context(tempfile.TemporaryDirectory(prefix="nhs-kit-fork-"))
+            socket_path = str(Path(folder) / "server.sock")
+        env = {**os.environ, "OPENBLAS_NUM_THREADS": "1"}
+        argv = [sys.executable, "-m", "helpers.forkserver", "--socket", socket_path]
+        argv += ["--parent-pid", str(os.getpid())]
+        server = subprocess.Popen(argv, env=env, stdin=subprocess.DEVNULL, start_new_session=True)
+        stack.callback(_stop, server)
+        _wait_ready(server, socket_path, timeout)
+        yield socket_path
+
+
+def _wait_ready(server: subprocess.Popen[bytes], socket_path: str, timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if server.poll() is not None:
+            raise ForkServerError(f"fork server exited with code {server.returncode}")
+        with contextlib.suppress(ForkServerError):
+            ping(socket_path)
+            return
+        time.sleep(0.05)
+    raise ForkServerError(f"fork server not ready after {timeout:g} s")
+
+
+def _stop(server: subprocess.Popen[bytes]) -> None:
+    """SIGTERM the server (it kills its kernels and exits); SIGKILL it if it hangs."""
+    if server.poll() is None:
+        server.terminate()
+        try:
+            server.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            server.kill()
+            server.wait()
+
+
+# --- the server -----------------------------------------------------------------------------
+@dataclass(frozen=True)
+class _KernelJob:
+    """What a forked child runs: the kernel's argv after ``-m ipykernel_launcher``, and more."""
+
+    args: list[str]
+    cwd: str
+    env: dict[str, str]
+    fds: list[int]
+    server_pid: int
+
+
+def preload(modules: Sequence[str] = PRELOAD) -> list[str]:
+    """Import ``modules`` as a kernel would see them; return those that imported."""
+    os.environ.setdefault("MPLBACKEND", INLINE_BACKEND)  # as ipykernel sets it before user code
+    os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+    os.environ.setdefault("JE_ARROW_MALLOC_CONF", "background_thread:false")  # no thread
+    for name in _PARENT_ENV:  # ipykernel reads these when imported; each child gets its own
+        os.environ.pop(name, None)
+    loaded = []
+    for name in modules:
+        try:
+            importlib.import_module(name)
+        except Exception as exc:  # a module being edited must not stop the server
+            log.warning("fork server: not preloading %s (%s)", name, exc)
+        else:
+            loaded.append(name)
+    for name in [m for m in sys.modules if m.split(".")[0] == "matplotlib_inline"]:
+        del sys.modules[name]
+    return loaded
+
+
+def import_time_mismatch(env: Mapping[str, str]) -> list[str]:
+    """Names of the import-time variables on which ``env`` differs from this process."""
+
+    def read_at_import(name: str) -> bool:
+        return name in IMPORT_TIME_ENV or name.startswith(IMPORT_TIME_PREFIXES)
+
+    wanted = {**env, "MPLBACKEND": env.get("MPLBACKEND") or INLINE_BACKEND}
+    names = {n for n in (*wanted, *os.environ) if read_at_import(n)} - {"JE_ARROW_MALLOC_CONF"}
+    return sorted(n for n in names if wanted.get(n) != os.environ.get(n))
+
+
+def serve(socket_path: str, parent_pid: int, loaded: list[str]) -> _KernelJob | None:
+    """Answer requests until stopped or orphaned; return the job in a forked child."""
+    server_pid = os.getpid()
+    kernels: dict[int, int | None] = {}  # pid -> exit code, None while running
+    listener = _listen(socket_path)
+    try:
+        while os.getppid() == parent_pid:
+            _reap(kernels)
+            try:
+                conn, _ = listener.accept()
+            except TimeoutError:
+                continue
+            with conn:
+                try:
+                    job = _answer(conn, kernels, loaded)
+                except (OSError, ValueError, KeyError, TypeError) as exc:
+                    log.warning("fork server: bad request: %s", exc)
+                    continue
+            if job is not None:
+                return job
+        log.warning("fork server: parent %d has gone; stopping", parent_pid)
+        return None
+    finally:
+        listener.close()
+        if os.getpid() == server_pid:
+            _kill_all(kernels)
+            with contextlib.suppress(FileNotFoundError):
+                Path(socket_path).unlink()
+
+
+def _listen(socket_path: str) -> socket.socket:
+    listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    with contextlib.suppress(FileNotFoundError):
+        Path(socket_path).unlink()
+    old_umask = os.umask(0o177)
+    try:
+        listener.bind(socket_path)
+    finally:
+        os.umask(old_umask)
+    Path(socket_path).chmod(0o600)
+    listener.listen(16)
+    listener.settimeout(_POLL_SECONDS)
+    return listener
+
+
+def _answer(
+    conn: socket.socket, kernels: dict[int, int | None], loaded: list[str]
+) -> _KernelJob | None:
+    """Handle one request; in a forked child, return its :class:`_KernelJob`."""
+    conn.settimeout(5)
+    creds = conn.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, 12)
+    if int.from_bytes(creds[4:8], sys.byteorder) != os.getuid():
+        return None
+    request, fds = _receive(conn, max_fds=2)
+    op = request.get("op")
+    if op == "fork":
+        return _fork(conn, request, fds, kernels)
+    for fd in fds:
+        os.close(fd)
+    if op == "status":
+        _reap(kernels)
+        conn.sendall(_encode({"code": kernels.get(int(request["pid"]))}))
+    elif op == "ping":
+        conn.sendall(_encode({"pid": os.getpid(), "executable": sys.executable, "loaded": loaded}))
+    else:
+        conn.sendall(_encode({"error": f"unknown op {op!r}"}))
+    return None
+
+
+def _fork(
+    conn: socket.socket, request: dict[str, Any], fds: list[int], kernels: dict[int, int | None]
+) -> _KernelJob | None:
+    """Fork a kernel; the parent answers with its pid and pidfd, the child gets the job."""
+    refusal = _refusal(request, fds)
+    if refusal:
+        for fd in fds:
+            os.close(fd)
+        conn.sendall(_encode({"error": refusal}))
+        return None
+    sys.stdout.flush()
+    sys.stderr.flush()
+    server_pid = os.getpid()
+    pid = os.fork()
+    if pid == 0:
+        cmd, env = request["cmd"], request["env"]
+        return _KernelJob(cmd[3:], request["cwd"], env, fds, server_pid)
+    kernels[pid] = None
+    for fd in fds:
+        os.close(fd)
+    pidfd = os.pidfd_open(pid)
+    try:
+        socket.send_fds(conn, [_encode({"pid": pid})], [pidfd])
+    except OSError:
+        os.kill(pid, signal.SIGKILL)  # nobody will ever connect to it
+        raise
+    finally:
+        os.close(pidfd)
+    return None
+
+
+def _refusal(request: dict[str, Any], fds: list[int]) -> str:
+    """Why this fork request cannot be served ('' if it can)."""
+    cmd, cwd, env = request.get("cmd"), request.get("cwd"), request.get("env")
+    if not (isinstance(cmd, list) and all(isinstance(a, str) for a in cmd) and len(cmd) > 3):
+        return "cmd must be a list of strings"
+    if cmd[1:3] != ["-m", "ipykernel_launcher"]:
+        return f"not an ipykernel_launcher command: {cmd[:3]}"
+    if not _same_interpreter(cmd[0]):
+        return f"{cmd[0]} is not the fork server's interpreter {sys.executable}"
+    if not (isinstance(cwd, str) and Path(cwd).is_dir()):
+        return f"no such directory: {cwd}"
+    if not (isinstance(env, dict) and all(isinstance(v, str) for v in env.values())):
+        return "env must map names to strings"
+    if len(fds) != 2:
+        return "expected two file descriptors (stdout, stderr)"
+    mismatch = import_time_mismatch(env)
+    return f"environment differs in import-time variables {mismatch}" if mismatch else ""
+
+
+def _same_interpreter(executable: str) -> bool:
+    path = Path(executable)
+    if path.absolute() == Path(sys.executable).absolute():
+        return True
+    mine = Path(sys.executable)
+    with contextlib.suppress(OSError):
+        return path.parent.resolve() == mine.parent.resolve() and path.samefile(mine)
+    return False
+
+
+def _reap(kernels: dict[int, int | None]) -> None:
+    while True:
+        try:
+            pid, status = os.waitpid(-1, os.WNOHANG)
+        except ChildProcessError:
+            return
+        if pid == 0:
+            return
+        kernels[pid] = os.waitstatus_to_exitcode(status)
+
+
+def _kill_all(kernels: dict[int, int | None]) -> None:
+    """SIGKILL the process group of every kernel still running, and reap them."""
+    _reap(kernels)
+    running = [pid for pid, code in kernels.items() if code is None]
+    for pid in running:
+        try:
+            os.killpg(pid, signal.SIGKILL)
+        except OSError:  # not yet its own group leader
+            with contextlib.suppress(OSError):
+                os.kill(pid, signal.SIGKILL)
+    for pid in running:
+        with contextlib.suppress(ChildProcessError):
+            kernels[pid] = os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1])
+    if running:
+        log.warning("fork server: killed %d kernel(s) still running", len(running))
+
+
+# --- the forked child -----------------------------------------------------------------------
+def run_kernel(job: _KernelJob, handlers: Mapping[int, Any]) -> None:
+    """Become a kernel exactly as ``python -m ipykernel_launcher <args>`` would be."""
+    os.setsid()
+    for signum, handler in handlers.items():
+        if signal.getsignal(signum) != handler:  # those the server changed (SIGTERM)
+            signal.signal(signum, handler)
+    signal.pthread_sigmask(signal.SIG_SETMASK, set())
+    devnull = os.open(os.devnull, os.O_RDONLY)
+    for fd, target in ((devnull, 0), (job.fds[0], 1), (job.fds[1], 2)):
+        os.dup2(fd, target)
+        os.close(fd)
+    os.chdir(job.cwd)
+    os.environ.clear()
+    os.environ.update(job.env)
+    os.environ["JPY_PARENT_PID"] = str(job.server_pid)  # as jupyter_client's launcher does
+    gc.enable()
+    if "numpy" in sys.modules:  # `random` reseeds itself after a fork; numpy does not
+        import numpy.random
+
+        numpy.random.seed()
+    spec = importlib.util.find_spec("ipykernel_launcher")
+    sys.argv = [spec.origin if spec and spec.origin else "ipykernel_launcher", *job.args]
+    from ipykernel.kernelapp import IPKernelApp
+
+    # parent_handle's default was read from the server's environment when ipykernel was
+    # imported; the kernel must watch the server, and exit if the server dies.
+    IPKernelApp.launch_instance(argv=job.args, parent_handle=job.server_pid)
+
+
+def _startup_handlers() -> dict[int, Any]:
+    """The signal handlers Python set up at start (restored in each kernel)."""
+    handlers: dict[int, Any] = {}
+    for signum in signal.valid_signals():
+        with contextlib.suppress(OSError, ValueError):
+            handler = signal.getsignal(signum)
+            if handler is not None:
+                handlers[signum] = handler
+    return handlers
+
+
+def _exit_on_signal(signum: int, _frame: object) -> None:
+    raise SystemExit(0)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run a fork server: ``python -m helpers.forkserver --socket PATH [--parent-pid PID]``."""
+    import argparse
+
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument("--socket", required=True, help="path of the Unix socket to listen on")
+    parser.add_argument("--parent-pid", type=int, default=os.getppid(), help="stop if it dies")
+    args = parser.parse_args(argv)
+    if sys.path and (sys.path[0] == "" or Path(sys.path[0]) == Path.cwd()):
+        del sys.path[0]  # as ipykernel_launcher does; each kernel's shell adds '' back
+    handlers = _startup_handlers()
+    signal.signal(signal.SIGTERM, _exit_on_signal)
+    loaded = preload()
+    tasks = sum(1 for _ in Path("/proc/self/task").iterdir())
+    if tasks != 1:
+        log.warning("fork server: %d threads after preloading; forking anyway", tasks)
+    gc.collect()
+    gc.freeze()  # keep the preloaded objects' pages shared with the kernels
+    gc.disable()
+    job = serve(args.socket, args.parent_pid, loaded)
+    if job is not None:
+        run_kernel(job, handlers)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

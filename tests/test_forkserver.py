@@ -1,0 +1,289 @@
+"""The fork server and ForkProvisioner: forked kernels behave like launched ones, one report
+each, with nothing passing between reports and no process left behind.
+
+Until pyproject.toml registers the ``nhs-kit-fork`` entry point, the ``provisioners`` fixture
+adds it to jupyter_client's KernelProvisionerFactory for the duration of this module, and the
+``nhs-kit`` kernelspec under test is written to a temporary JUPYTER_PATH (the venv's own
+kernelspec is left alone).
+"""
+
+from __future__ import annotations
+
+import inspect
+import json
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+from collections.abc import Iterator
+from importlib.metadata import EntryPoint
+from pathlib import Path
+from typing import Any
+
+import nbformat
+import papermill
+import pytest
+from jupyter_client.connect import write_connection_file
+from jupyter_client.provisioning.factory import KernelProvisionerFactory
+from papermill.exceptions import PapermillExecutionError
+
+from helpers.forkserver import (
+    ENV_VAR,
+    INLINE_BACKEND,
+    ForkRefusedError,
+    fork_kernel,
+    import_time_mismatch,
+    ping,
+    running_fork_server,
+)
+from helpers.kernelspec import PROVISIONER_NAME, install_kernelspec, kernel_dict
+
+#: The state a report could leak: what B prints must match what a fresh kernel prints.
+PROBE = """\
+import hashlib, os, signal, sys, threading
+import matplotlib, pandas as pd, helpers.metrics
+rc = hashlib.sha256(repr(sorted(matplotlib.rcParams.items())).encode()).hexdigest()
+print(rc, matplotlib.get_backend(), matplotlib.is_interactive())
+print(pd.get_option("display.max_rows"), "x_global" in globals(), "NHS_KIT_LEAK" in os.environ,
+      hasattr(helpers.metrics, "LEAKED"))
+print(sys.argv[0], sys.path, os.getcwd(), __name__, sys.modules["__main__"].__name__)
+print(os.environ["JPY_PARENT_PID"] == str(os.getppid()), os.environ["OPENBLAS_NUM_THREADS"])
+print(os.environ["MPLBACKEND"], os.getpgid(0) == os.getpid(), os.getsid(0) == os.getpid())
+print({s.name: str(signal.getsignal(s)) for s in (signal.SIGTERM, signal.SIGPIPE, signal.SIGCHLD)})
+print(sorted(t.name for t in threading.enumerate()))
+"""
+CHART = """\
+import pandas as pd, seaborn as sns
+sns.barplot(data=pd.DataFrame({"x": ["a", "b", "c"], "y": [3, 1, 2]}), x="x", y="y");
+"""
+LEAK = """\
+import os, matplotlib, pandas as pd, helpers.charts, helpers.metrics
+x_global = 42
+matplotlib.rcParams["lines.linewidth"] = 7.5
+pd.set_option("display.max_rows", 3)
+helpers.charts.set_theme()
+helpers.metrics.LEAKED = True
+os.environ["NHS_KIT_LEAK"] = "1"
+"""
+RANDOM = "import random, numpy as np\nprint(random.random(), np.random.random())"
+
+
+def _notebook(path: Path, *cells: str) -> Path:
+    """A notebook whose first cell writes the kernel's pid and parent pid to ``<path>.pid``."""
+    meta = (
+        f"import os\nopen({str(path) + '.pid'!r}, 'w').write(f'{{os.getpid()}} {{os.getppid()}}')"
+    )
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_code_cell(c) for c in (meta, *cells)]
+    nb.metadata["kernelspec"] = {"name": "nhs-kit", "display_name": "nhs-kit", "language": "python"}
+    nbformat.write(nb, path)
+    return path
+
+
+def _run(path: Path, **kwargs: Any) -> tuple[list[Any], int, int]:
+    """Execute with papermill's API; return each cell's outputs, the kernel's pid and ppid."""
+    out = path.with_suffix(".out.ipynb")
+    papermill.execute_notebook(
+        path, out, kernel_name="nhs-kit", progress_bar=False, cwd=path.parent, **kwargs
+    )
+    pid, ppid = map(int, Path(str(path) + ".pid").read_text().split())
+    return [c.outputs for c in nbformat.read(out, as_version=4).cells], pid, ppid
+
+
+def _gone(pid: int, timeout: float = 10) -> bool:
+    """Whether the process has disappeared (exited and been reaped) within ``timeout``."""
+    deadline = time.monotonic() + timeout
+    while Path(f"/proc/{pid}").exists():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.05)
+    return True
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return "State:\tZ" not in Path(f"/proc/{pid}/status").read_text()
+
+
+_IMPORTS = """\
+import os, sys
+from pathlib import Path
+from jupyter_client.connect import write_connection_file
+from helpers.forkserver import fork_kernel
+"""
+
+
+def _idle_kernel(socket_path: str, folder: Path) -> int:
+    """Fork a kernel nobody talks to (as a crashed client would leave it); return its pid."""
+    connection_file, _ = write_connection_file(str(folder / "kernel.json"))
+    cmd = [sys.executable, "-m", "ipykernel_launcher", "-f", connection_file]
+    env = {**os.environ, "OPENBLAS_NUM_THREADS": "1"}
+    with Path(os.devnull).open("wb") as null:
+        pid, pidfd = fork_kernel(socket_path, cmd, str(folder), env, [null.fileno()] * 2)
+    os.close(pidfd)
+    return pid
+
+
+@pytest.fixture(scope="module")
+def kernelspec(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """The ``nhs-kit`` kernelspec (fork provisioner) first on JUPYTER_PATH; entry point added."""
+    prefix = tmp_path_factory.mktemp("prefix")
+    folder = install_kernelspec(prefix)
+    entry = EntryPoint(
+        PROVISIONER_NAME, "helpers.provisioner:ForkProvisioner", KernelProvisionerFactory.GROUP_NAME
+    )
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("JUPYTER_PATH", str(prefix / "share" / "jupyter"))
+        mp.delenv(ENV_VAR, raising=False)
+        mp.setitem(KernelProvisionerFactory.instance().provisioners, PROVISIONER_NAME, entry)
+        yield folder
+
+
+@pytest.fixture(scope="module")
+def server(kernelspec: Path) -> Iterator[str]:
+    """One fork server for the module's tests (they set NHS_KIT_FORK_SERVER themselves)."""
+    with running_fork_server() as socket_path:
+        yield socket_path
+
+
+# --- fast -----------------------------------------------------------------------------------
+def test_kernelspec_selects_the_fork_provisioner(tmp_path: Path) -> None:
+    folder = install_kernelspec(tmp_path)
+    spec = json.loads((folder / "kernel.json").read_text())
+    assert spec == kernel_dict()
+    assert spec["argv"] == [sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"]
+    assert spec["metadata"]["kernel_provisioner"] == {"provisioner_name": "nhs-kit-fork"}
+    assert spec["env"] == {"OPENBLAS_NUM_THREADS": "1"}
+    assert (folder / "logo-64x64.png").is_file()
+
+
+def test_import_time_variables_must_match(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("MPLBACKEND", INLINE_BACKEND)
+    monkeypatch.setenv("PYTHONHASHSEED", "0")
+    env = dict(os.environ)
+    assert import_time_mismatch(env) == []
+    assert import_time_mismatch({k: v for k, v in env.items() if k != "MPLBACKEND"}) == []
+    assert import_time_mismatch({**env, "PYTHONHASHSEED": "1", "JPY_SESSION_NAME": "x"}) == [
+        "PYTHONHASHSEED"
+    ]
+    assert import_time_mismatch({**env, "MPLBACKEND": "agg", "NHS_KIT_ROOT": "/x"}) == [
+        "MPLBACKEND",
+        "NHS_KIT_ROOT",
+    ]
+
+
+# --- kernels --------------------------------------------------------------------------------
+@pytest.mark.slow
+def test_forked_kernel_gives_the_same_outputs(
+    server: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    nb = _notebook(tmp_path / "probe.ipynb", PROBE, CHART)
+    plain, plain_pid, plain_ppid = _run(nb)
+    monkeypatch.setenv(ENV_VAR, server)
+    forked, pid, ppid = _run(nb)
+    assert plain_ppid == os.getpid()  # launched by us
+    assert ppid == ping(server)["pid"]  # forked by the server
+    assert forked[1:] == plain[1:]
+    assert forked[2][0]["data"]["image/png"]  # pyplot figures still display by themselves
+    assert _gone(pid) and _gone(plain_pid)
+
+
+@pytest.mark.slow
+def test_reports_do_not_see_each_other(
+    server: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv(ENV_VAR, server)
+    a, a_pid, _ = _run(_notebook(tmp_path / "a.ipynb", LEAK, PROBE, RANDOM))
+    b, b_pid, _ = _run(_notebook(tmp_path / "b.ipynb", PROBE, RANDOM))
+    monkeypatch.delenv(ENV_VAR)
+    fresh, _, _ = _run(_notebook(tmp_path / "c.ipynb", PROBE, RANDOM))
+    assert a_pid != b_pid
+    leaked = a[2][0]["text"].splitlines()
+    assert leaked[1] == "3 True True True"  # A saw its own changes
+    assert b[1] == fresh[1]  # B's state is a fresh kernel's: rcParams, options, globals, env
+    assert b[1][0]["text"].splitlines()[1] == "60 False False False"
+    assert b[1][0]["text"].splitlines()[0] != leaked[0]
+    assert a[3][0]["text"] != b[2][0]["text"]  # random and numpy reseeded in each kernel
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("interrupt", [True, False], ids=["interrupt", "timeout"])
+def test_a_stuck_cell_fails_fast_and_leaves_no_kernel(
+    interrupt: bool, server: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv(ENV_VAR, server)
+    nb = _notebook(tmp_path / "stuck.ipynb", "import time\ntime.sleep(60)")
+    start = time.monotonic()
+    expected = PapermillExecutionError if interrupt else TimeoutError
+    with pytest.raises(expected) as failure:
+        _run(nb, execution_timeout=3, interrupt_on_timeout=interrupt)
+    assert time.monotonic() - start < 30
+    if interrupt:  # the SIGINT reached the forked kernel
+        assert isinstance(failure.value, PapermillExecutionError)
+        assert failure.value.ename == "KeyboardInterrupt"
+    pid, ppid = map(int, Path(str(nb) + ".pid").read_text().split())
+    assert ppid == ping(server)["pid"]
+    assert _gone(pid)
+
+
+@pytest.mark.slow
+def test_a_dead_server_falls_back_to_a_launched_kernel(
+    kernelspec: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv(ENV_VAR, str(tmp_path / "no-such.sock"))
+    outputs, _pid, ppid = _run(_notebook(tmp_path / "n.ipynb", "print(6 * 7)"))
+    assert ppid == os.getpid()
+    assert outputs[1][0]["text"] == "42\n"
+
+
+@pytest.mark.slow
+def test_server_refuses_kernels_it_cannot_imitate(server: str, tmp_path: Path) -> None:
+    env = {**os.environ, "OPENBLAS_NUM_THREADS": "1", "PYTHONHASHSEED": "123"}
+    cmd = [sys.executable, "-m", "ipykernel_launcher", "-f", str(tmp_path / "k.json")]
+    with pytest.raises(ForkRefusedError, match="PYTHONHASHSEED"):
+        fork_kernel(server, cmd, str(tmp_path), env, [1, 2])
+    with pytest.raises(ForkRefusedError, match="interpreter"):
+        fork_kernel(server, ["/usr/bin/python3", *cmd[1:]], str(tmp_path), env, [1, 2])
+
+
+@pytest.mark.slow
+def test_stopping_the_server_kills_every_kernel(
+    kernelspec: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with running_fork_server() as socket_path:
+        monkeypatch.setenv(ENV_VAR, socket_path)
+        pids = [_run(_notebook(tmp_path / f"r{i}.ipynb", "1 + 1"))[1] for i in range(3)]
+        idle = _idle_kernel(socket_path, tmp_path)
+        server_pid = ping(socket_path)["pid"]
+        assert _alive(idle)
+    assert _gone(server_pid, timeout=0)  # the context manager waited for it
+    assert all(_gone(pid, timeout=0) for pid in [*pids, idle])
+
+
+@pytest.mark.slow
+def test_server_and_kernels_die_with_their_parent(kernelspec: Path, tmp_path: Path) -> None:
+    script = textwrap.dedent(f"""
+        import json, time
+        from helpers.forkserver import ping, running_fork_server
+        with running_fork_server() as sock:
+            kernel = _idle_kernel(sock, Path({str(tmp_path)!r}))
+            print(json.dumps([ping(sock)["pid"], kernel]), flush=True)
+            time.sleep(600)
+    """)
+    script = _IMPORTS + inspect.getsource(_idle_kernel) + script
+    parent = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE)
+    try:
+        assert parent.stdout is not None
+        server_pid, kernel = json.loads(parent.stdout.readline())
+        assert _alive(server_pid) and _alive(kernel)
+    finally:
+        parent.send_signal(signal.SIGKILL)
+        parent.wait()
+        if parent.stdout:
+            parent.stdout.close()
+    assert _gone(server_pid) and _gone(kernel)
