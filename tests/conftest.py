@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 from fixtures_returns import ReturnsKit
+from kit_project import make_project, run_kit
 
 
 # --- returns, validation and the processed layer (tests/fixtures_returns.py) --------------
@@ -13,3 +14,16 @@ from fixtures_returns import ReturnsKit
 def returns_kit(tmp_path: Path) -> ReturnsKit:
     """A tiny valid period 2011-12-Q1 (not yet written) with its own reference data."""
     return ReturnsKit(tmp_path)
+
+
+# --- a whole sample run in a copy of the project (tests/kit_project.py) -------------------
+@pytest.fixture(scope="session")
+def sample_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A project copy on which ``reports`` ran every report of both sample periods (once).
+
+    Read-only for the tests that share it: copy it (``shutil.copytree``) before changing it.
+    """
+    root = make_project(tmp_path_factory.mktemp("sample_run"))
+    proc = run_kit(root, "reports", "--jobs", "2")
+    assert proc.returncode == 0, proc.stderr[-4000:]
+    return root
