@@ -251,8 +251,9 @@ def period_index(plan: Plan, names: Mapping[str, str], failed: set[str], figs: p
     e = html.escape
     period = plan.params.period
     good = {j.name for j in good_jobs(plan)}
+    label = period.label[:1].upper() + period.label[1:]  # "Quarter 1 2011-12 (to June 2011)"
     body = [
-        f"<p>{e(period.label.capitalize())}. Organisation-level numbers in the sample data are "
+        f"<p>{e(label)}. Organisation-level numbers in the sample data are "
         "illustrative; regional totals reproduce NHS London's published figures.</p>\n"
         '<p><a href="../index.html">All periods</a> · <a href="figures.csv">Headline figures '
         '(CSV)</a> · <a href="manifest.json">Run manifest (JSON)</a></p>\n'

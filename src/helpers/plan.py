@@ -47,6 +47,7 @@ class Job:
     title: str
     provenance: dict[str, Any] = field(default_factory=dict)
     kernel_name: str = KERNEL_NAME
+    cell_timeout: int | None = None  # seconds per cell (None: no limit)
 
     @property
     def name(self) -> str:
@@ -186,6 +187,7 @@ def build_plan(
                     fingerprint=fingerprint(parts),
                     title=_title(family, ref.name(org), org, period),
                     provenance={**(provenance or {}), "notebook_sha256": nb_hash},
+                    cell_timeout=params.cell_timeout,
                 )
             )
     to_run = jobs if force else [j for j in jobs if not is_up_to_date(j)]

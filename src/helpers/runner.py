@@ -81,17 +81,39 @@ def _mark_provenance(nb: Any, job: Job, started: str) -> None:
     }
 
 
+def _cell_label(index: int, count: object, source: str) -> str:
+    first = next((line for line in source.splitlines() if line.strip()), "")
+    return f"cell {index} (In [{count}]: {first.strip()[:60]})"
+
+
+def _last_started_cell() -> str:
+    """The cell papermill last started in the notebook being executed ('' if unknown)."""
+    from helpers import engine
+
+    nb = engine.partial_notebook()
+    started = [
+        (i, c)
+        for i, c in enumerate(nb.cells if nb is not None else [])
+        if c.get("metadata", {}).get("papermill", {}).get("start_time")
+    ]
+    if not started:
+        return ""
+    index, cell = started[-1]
+    return _cell_label(index, cell.get("execution_count"), cell.get("source", ""))
+
+
 def _failure(exc: BaseException) -> tuple[str, str]:
+    """One line naming the failing cell and the error, and the traceback for the log."""
     from papermill.exceptions import PapermillExecutionError
 
     if isinstance(exc, PapermillExecutionError):
-        first = next((line for line in exc.source.splitlines() if line.strip()), "")
         line = (
-            f"cell {exc.cell_index} (In [{exc.exec_count}]: {first.strip()[:60]}): "
-            f"{exc.ename}: {exc.evalue}"
+            f"{_cell_label(exc.cell_index, exc.exec_count, exc.source)}: {exc.ename}: {exc.evalue}"
         )
         return line, _ANSI.sub("", "\n".join(exc.traceback))
-    return f"{type(exc).__name__}: {exc}", ""
+    error = f"{type(exc).__name__}: {' '.join(str(exc).split())}"
+    cell = _last_started_cell()  # a timeout or a dead kernel: the cell that was running
+    return (f"{cell}: {error}" if cell else error), ""
 
 
 @contextlib.contextmanager
@@ -106,11 +128,16 @@ def _signals_deferred() -> Iterator[None]:
 
 
 def _keep_failed(job: Job, tmp_nb: Path, started: str) -> None:
+    """Keep the failed run's executed cells as ``<org>.failed.ipynb`` (never the good file)."""
     import nbformat
 
-    if not tmp_nb.is_file():
-        return
-    nb = nbformat.read(tmp_nb, as_version=4)  # type: ignore[no-untyped-call]
+    from helpers import engine
+
+    nb = engine.partial_notebook()
+    if nb is None:
+        if not tmp_nb.is_file():
+            return
+        nb = nbformat.read(tmp_nb, as_version=4)  # type: ignore[no-untyped-call]
     _mark_provenance(nb, job, started)
     nbformat.write(nb, tmp_nb)  # type: ignore[no-untyped-call]
     tmp_nb.replace(job.failed)
@@ -121,6 +148,8 @@ def run_job(job: Job) -> JobResult:
     import nbformat
     import papermill
 
+    from helpers import engine
+
     if _stopping.is_set():
         raise KeyboardInterrupt("the run is stopping")
     t0 = time.monotonic()
@@ -129,6 +158,7 @@ def run_job(job: Job) -> JobResult:
     tmp_nb = job.output_dir / f".{job.org_code}.tmp.ipynb"  # papermill wants .ipynb
     tmp_html = job.output_dir / f".{job.org_code}.tmp.html"
     _running.add(job.name)
+    engine.forget()
     try:
         try:
             nb = papermill.execute_notebook(
@@ -142,6 +172,8 @@ def run_job(job: Job) -> JobResult:
                 request_save_on_cell_execute=False,
                 shutdown_kernel="immediate",  # no stall in the kernel's SIGINT handler
                 extra_arguments=KERNEL_ARGUMENTS,
+                execution_timeout=job.cell_timeout,
+                engine_name=engine.ENGINE_NAME,
             )
             _mark_provenance(nb, job, started)
             nbformat.write(nb, tmp_nb)  # type: ignore[no-untyped-call]
@@ -373,8 +405,10 @@ def _say(text: str) -> None:
 
 def _run(plans: list[Plan], workers: int, dirs: Dirs, logs: dict[str, IO[str]]) -> _Progress:
     """Run every stale job of every plan in one pool; KeyboardInterrupt if stopped."""
-    import nbconvert  # noqa: F401 - imported once here, inherited by the forked workers
-    import papermill  # noqa: F401
+    to_run = [j for p in plans for j in p.to_run]
+    if to_run:  # imported once here, inherited by the forked workers (not needed for a no-op)
+        import nbconvert  # noqa: F401
+        import papermill  # noqa: F401
 
     for plan in plans:
         line = (
@@ -384,7 +418,6 @@ def _run(plans: list[Plan], workers: int, dirs: Dirs, logs: dict[str, IO[str]]) 
         _say(line)
         _note(logs[plan.period], f"{dirs.show(plan.params.source)}: {line} ({workers} workers)")
     progress = _Progress(plans, logs)
-    to_run = [j for p in plans for j in p.to_run]
     try:
         with _terminate_as_interrupt(), _warm_kernels(bool(to_run)):
             run_jobs(to_run, workers, progress)
