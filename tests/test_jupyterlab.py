@@ -77,10 +77,10 @@ def test_lab_config_follows_nhs_kit_root(monkeypatch: pytest.MonkeyPatch, tmp_pa
 
 def test_saving_a_notebook_drops_its_outputs(monkeypatch: pytest.MonkeyPatch) -> None:
     hook = load_lab_config(monkeypatch).ContentsManager.pre_save_hook
-    cell = {"cell_type": "code", "source": "1", "execution_count": 3, "metadata": {}}
-    cell["outputs"] = [{"output_type": "execute_result", "data": {"text/plain": "1"}}]
-    text = {"cell_type": "markdown", "source": "# t", "metadata": {}}
-    model = {"type": "notebook", "content": {"cells": [cell, dict(text)]}}
+    cell: dict[str, Any] = {"cell_type": "code", "source": "1", "execution_count": 3}
+    cell["metadata"], cell["outputs"] = {}, [{"output_type": "stream", "text": "1"}]
+    text: dict[str, Any] = {"cell_type": "markdown", "source": "# t", "metadata": {}}
+    model: dict[str, Any] = {"type": "notebook", "content": {"cells": [dict(cell), dict(text)]}}
     hook(model=model, path="x.ipynb", contents_manager=None)
     assert model["content"]["cells"] == [{**cell, "outputs": [], "execution_count": None}, text]
     plain = {"type": "file", "content": "outputs"}
@@ -301,7 +301,7 @@ def kernel_processes(server_pid: int) -> list[psutil.Process]:
 def still_running(proc: psutil.Process) -> bool:
     """Whether ``proc`` (by pid and start time) is alive and not a zombie."""
     try:
-        return proc.is_running() and proc.status() != psutil.STATUS_ZOMBIE
+        return bool(proc.is_running() and proc.status() != psutil.STATUS_ZOMBIE)
     except psutil.NoSuchProcess:
         return False
 
