@@ -60,8 +60,23 @@ new-period: $(STAMP)
 	$(KIT) new-period --period $(PERIOD)
 
 ## Run the whole test suite: lint, types, unit, data, notebook and regression tests
-test: lint
+test: lint browser
 	$(PY) -m pytest
+
+## Install Debian's chromium for the browser test where apt is available (as on CI; quiet)
+browser:
+	@command -v chromium >/dev/null 2>&1 || { \
+		if command -v apt-get >/dev/null 2>&1 && [ "$$(id -u)" = 0 ]; then \
+			echo "Installing Debian's chromium for tests/test_browser.py (apt-get)"; \
+			log=$$(mktemp); \
+			{ apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+				--no-install-recommends chromium; } >"$$log" 2>&1 \
+				|| { tail -n 20 "$$log"; echo "apt-get could not install chromium:" \
+					"the browser test will skip (fail on CI)"; }; \
+			rm -f "$$log"; \
+		else \
+			echo "No chromium and no apt-get as root: the browser test will skip (fail on CI)"; \
+		fi; }
 
 ## Regenerate the golden notebooks under tests/golden/ (review the diff before committing)
 golden: $(STAMP)
@@ -93,4 +108,4 @@ distclean: clean
 help:
 	@awk '/^## /{doc=substr($$0,4); next} /^[a-zA-Z_-]+:/{if(doc){split($$1,t,":"); printf "  \033[36m%-12s\033[0m %s\n", t[1], doc}; doc=""}' $(MAKEFILE_LIST)
 
-.PHONY: venv lock lint format validate reports new-period test golden bench sample lab clean distclean help
+.PHONY: venv lock lint format validate reports new-period test browser golden bench sample lab clean distclean help
