@@ -60,10 +60,14 @@ new-period: $(STAMP)
 	$(KIT) new-period --period $(PERIOD)
 
 ## Run the whole test suite: lint, types, unit, data, notebook and regression tests
+# A pytest run that collects nothing exits 5, and any non-zero exit fails the target: the
+# golden notebooks run in a second pytest call (nbval, strict: every stored output compared).
 test: lint
 	$(PY) -m pytest
+	$(PY) -m pytest -p no:cacheprovider --nbval tests/golden --nbval-kernel-name nhs-kit \
+		--nbval-sanitize-with tests/golden/sanitize.cfg -n 2 --dist loadscope
 
-## Regenerate the golden notebooks under tests/golden/ (review the diff before committing)
+## Regenerate tests/golden/ and tests/backtest/ (only this writes them; review the diff)
 golden: $(STAMP)
 	$(KIT) golden
 

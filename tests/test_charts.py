@@ -177,9 +177,10 @@ def test_chart_text_records_the_plotted_data(m10: PeriodData) -> None:
     bars = lines[2].removeprefix("bars: ").split("; ")
     assert len(bars) == len(table)
     first = table.sort_values(["variance_pct_of_turnover", "org_code"]).iloc[0]
-    assert bars[0].startswith(f"{first['org_code']} {round(first['variance_pct_of_turnover'], 4):g}")
+    value = round(first["variance_pct_of_turnover"], 4)
+    assert bars[0].startswith(f"{first['org_code']} {value:g}")
     assert sum(b.endswith("red") or b.endswith("red outlined") for b in bars) == 8
-    assert [b for b in bars if b.endswith("outlined")][0].startswith("RF4 ")
+    assert next(b for b in bars if b.endswith("outlined")).startswith("RF4 ")
     assert "reference line 'Significantly behind plan: below -1.0% of turnover' red y=-1" in lines
     moved = table.copy()
     moved.loc[0, "variance_pct_of_turnover"] += 0.001

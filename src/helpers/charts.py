@@ -17,6 +17,7 @@ import io
 import sys
 from typing import Any
 
+import numpy as np
 import pandas as pd
 import seaborn as sns
 from matplotlib.axes import Axes
@@ -159,23 +160,28 @@ def _bar_lines(ax: Axes) -> list[str]:
     return lines
 
 
+def _point(x: Any, names: dict[int, str]) -> str:
+    """An x value as drawn: its category name at a whole position, else the number or text."""
+    if isinstance(x, str):
+        return x
+    return names.get(int(x), _num(x)) if float(x).is_integer() else _num(x)
+
+
 def _line_lines(ax: Axes) -> list[str]:
     lines = []
     names = _categories(ax, "x")
     for line in ax.get_lines():
-        xs, ys = list(line.get_xdata(orig=True)), list(line.get_ydata(orig=True))  # type: ignore[call-overload]
+        xs: list[Any] = list(np.asarray(line.get_xdata(orig=True), dtype=object))
+        ys: list[Any] = list(np.asarray(line.get_ydata(orig=True), dtype=object))
         if not xs or all(y != y for y in ys):  # a legend proxy, or seaborn's empty error bars
             continue
-        label = line.get_label()
+        label = str(line.get_label())
         name = label if not label.startswith("_") else (line.get_gid() or "line")
         if line.get_transform() is not ax.transData:  # axhline / axvline: one coordinate
             at = f"y={_num(ys[0])}" if ys[0] == ys[-1] else f"x={_num(xs[0])}"
             lines.append(f"reference line {name!r} {_colour(line.get_color())} {at}")
             continue
-        points = " ".join(
-            f"{names.get(x, _num(x)) if isinstance(x, int | float) else x}:{_num(y)}"
-            for x, y in zip(xs, ys, strict=True)
-        )
+        points = " ".join(f"{_point(x, names)}:{_num(y)}" for x, y in zip(xs, ys, strict=True))
         style = line.get_linestyle()
         lines.append(f"line {name!r} {_colour(line.get_color())} {style}: {points}")
     return lines
