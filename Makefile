@@ -60,8 +60,12 @@ new-period: $(STAMP)
 	$(KIT) new-period --period $(PERIOD)
 
 ## Run the whole test suite: lint, types, unit, data, notebook and regression tests
+# A pytest run that collects nothing exits 5, and any non-zero exit fails the target: the
+# golden notebooks run in a second pytest call (nbval, strict: every stored output compared).
 test: lint browser
 	$(PY) -m pytest
+	$(PY) -m pytest -p no:cacheprovider --nbval tests/golden --nbval-kernel-name nhs-kit \
+		--nbval-sanitize-with tests/golden/sanitize.cfg -n 2 --dist loadscope
 
 ## Install Debian's chromium for the browser test where apt is available (as on CI; quiet)
 browser:
@@ -78,7 +82,7 @@ browser:
 			echo "No chromium and no apt-get as root: the browser test will skip (fail on CI)"; \
 		fi; }
 
-## Regenerate the golden notebooks under tests/golden/ (review the diff before committing)
+## Regenerate tests/golden/ and tests/backtest/ (only this writes them; review the diff)
 golden: $(STAMP)
 	$(KIT) golden
 

@@ -150,7 +150,9 @@ def test_show_displays_a_png_with_its_title_and_nothing_else(
     assert len(shown) == 1
     bundle, kwargs = shown[0]
     assert set(bundle) == {"image/png", "text/plain"}
-    assert bundle["text/plain"] == "[chart: Forecast outturn before LCTB support, by PCT]"
+    text = bundle["text/plain"]
+    assert text.startswith("[chart: Forecast outturn before LCTB support, by PCT]\n")
+    assert text == charts.chart_data(charts.support_chart(metrics.pct_support(m10)))
     assert base64.b64decode(bundle["image/png"]).startswith(b"\x89PNG")
     assert kwargs["raw"] is True
     assert kwargs["metadata"] == {"image/png": {"width": 800, "height": 450}}
@@ -164,3 +166,23 @@ def test_theme_uses_nhs_colours() -> None:
     assert cycle[:2] == [charts.NHS_BLUE, charts.NHS_DARK_BLUE]
     assert charts.RAG_RED == "#DA291C" and charts.RAG_AMBER == "#FFB81C"
     assert charts.RAG_GREEN == "#009639"
+
+
+def test_chart_text_records_the_plotted_data(m10: PeriodData) -> None:
+    """nbval skips PNGs: a chart's text form must change when what it draws changes."""
+    table = metrics.trust_shortfall(m10, 1.0)
+    text = charts.chart_data(charts.variance_ranking_chart(table, 1.0, highlight="RF4"))
+    lines = text.splitlines()
+    assert lines[0] == "[chart: Variance to plan as a share of turnover, by NHS trust]"
+    bars = lines[2].removeprefix("bars: ").split("; ")
+    assert len(bars) == len(table)
+    first = table.sort_values(["variance_pct_of_turnover", "org_code"]).iloc[0]
+    value = round(first["variance_pct_of_turnover"], 4)
+    assert bars[0].startswith(f"{first['org_code']} {value:g}")
+    assert sum(b.endswith("red") or b.endswith("red outlined") for b in bars) == 8
+    assert next(b for b in bars if b.endswith("outlined")).startswith("RF4 ")
+    assert "reference line 'Significantly behind plan: below -1.0% of turnover' red y=-1" in lines
+    moved = table.copy()
+    moved.loc[0, "variance_pct_of_turnover"] += 0.001
+    assert charts.chart_data(charts.variance_ranking_chart(moved, 1.0, highlight="RF4")) != text
+    assert charts.chart_data(charts.variance_ranking_chart(table, 2.0, highlight="RF4")) != text

@@ -15,12 +15,17 @@ from __future__ import annotations
 import base64
 import io
 import sys
+from typing import Any
 
+import numpy as np
 import pandas as pd
 import seaborn as sns
 from matplotlib.axes import Axes
+from matplotlib.colors import to_hex
+from matplotlib.container import BarContainer
 from matplotlib.figure import Figure
 from matplotlib.patches import Patch
+from matplotlib.ticker import ScalarFormatter
 
 NHS_BLUE = "#005EB8"
 NHS_DARK_BLUE = "#003087"
@@ -98,8 +103,112 @@ def chart_title(fig: Figure) -> str:
     return fig.axes[0].get_title(loc="left") or fig.axes[0].get_title()
 
 
+_COLOUR_NAMES = {
+    NHS_BLUE: "blue",
+    NHS_DARK_BLUE: "dark blue",
+    NHS_LIGHT_BLUE: "light blue",
+    NHS_GREY: "grey",
+    NHS_PALE_GREY: "pale grey",
+    RAG_RED: "red",
+    RAG_AMBER: "amber",
+    RAG_GREEN: "green",
+}
+
+
+def _colour(value: Any) -> str:
+    code = to_hex(value).upper()
+    return _COLOUR_NAMES.get(code, code)
+
+
+def _num(value: Any) -> str:
+    if isinstance(value, str):
+        return value
+    number = round(float(value), 4)
+    return f"{number + 0.0:g}"  # no -0
+
+
+def _categories(ax: Axes, axis: str) -> dict[int, str]:
+    """Tick labels of a categorical or explicitly labelled axis, by position (else empty)."""
+    ticks = ax.get_xticks() if axis == "x" else ax.get_yticks()
+    labels = ax.get_xticklabels() if axis == "x" else ax.get_yticklabels()
+    axis_obj = ax.xaxis if axis == "x" else ax.yaxis
+    if isinstance(axis_obj.get_major_formatter(), ScalarFormatter):  # a numeric axis
+        return {}
+    return {round(float(t)): lab.get_text() for t, lab in zip(ticks, labels, strict=False)}
+
+
+def _bar_lines(ax: Axes) -> list[str]:
+    lines = []
+    for container in ax.containers:
+        if not isinstance(container, BarContainer):
+            continue
+        vertical = container.orientation == "vertical"
+        names = _categories(ax, "x" if vertical else "y")
+        items = []
+        for bar in container.patches:
+            if vertical:
+                pos, value, base = bar.get_x() + bar.get_width() / 2, bar.get_height(), bar.get_y()
+            else:
+                pos, value, base = bar.get_y() + bar.get_height() / 2, bar.get_width(), bar.get_x()
+            where = names.get(round(pos), _num(pos))
+            start = f" from {_num(base)}" if round(base, 4) else ""
+            edge = " outlined" if bar.get_linewidth() > 2 else ""
+            items.append(f"{where} {_num(value)}{start} {_colour(bar.get_facecolor())}{edge}")
+        label = container.get_label()
+        name = f"bars {label!r}" if label and not label.startswith("_") else "bars"
+        lines.append(f"{name}: " + "; ".join(items))
+    return lines
+
+
+def _point(x: Any, names: dict[int, str]) -> str:
+    """An x value as drawn: its category name at a whole position, else the number or text."""
+    if isinstance(x, str):
+        return x
+    return names.get(int(x), _num(x)) if float(x).is_integer() else _num(x)
+
+
+def _line_lines(ax: Axes) -> list[str]:
+    lines = []
+    names = _categories(ax, "x")
+    for line in ax.get_lines():
+        xs: list[Any] = list(np.asarray(line.get_xdata(orig=True), dtype=object))
+        ys: list[Any] = list(np.asarray(line.get_ydata(orig=True), dtype=object))
+        if not xs or all(y != y for y in ys):  # a legend proxy, or seaborn's empty error bars
+            continue
+        label = str(line.get_label())
+        name = label if not label.startswith("_") else (line.get_gid() or "line")
+        if line.get_transform() is not ax.transData:  # axhline / axvline: one coordinate
+            at = f"y={_num(ys[0])}" if ys[0] == ys[-1] else f"x={_num(xs[0])}"
+            lines.append(f"reference line {name!r} {_colour(line.get_color())} {at}")
+            continue
+        points = " ".join(f"{_point(x, names)}:{_num(y)}" for x, y in zip(xs, ys, strict=True))
+        style = line.get_linestyle()
+        lines.append(f"line {name!r} {_colour(line.get_color())} {style}: {points}")
+    return lines
+
+
+def chart_data(fig: Figure) -> str:
+    """What the chart draws, as text: title, axis labels, bars, lines, annotations, legend.
+
+    This is the chart's ``text/plain`` form, so nbval (which skips PNGs) compares the data
+    behind every chart: a bar's value, base and colour, a line's points, each label.
+    """
+    lines = [f"[chart: {chart_title(fig)}]"]
+    for ax in fig.axes:
+        lines.append(f"x axis: {ax.get_xlabel()!r}; y axis: {ax.get_ylabel()!r}")
+        lines += _bar_lines(ax)
+        lines += _line_lines(ax)
+        notes = [f"{t.get_text()} ({_colour(t.get_color())})" for t in ax.texts]
+        if notes:
+            lines.append("labels: " + "; ".join(notes))
+        legend = ax.get_legend()
+        if legend is not None:
+            lines.append("legend: " + "; ".join(t.get_text() for t in legend.get_texts()))
+    return "\n".join(lines)
+
+
 def show(fig: Figure | None) -> None:
-    """Display ``fig`` as a PNG (text form: its title) and close it; ``None`` shows nothing."""
+    """Display ``fig`` as a PNG (text form: :func:`chart_data`) and close it; ``None``: nothing."""
     from IPython.display import display
 
     if fig is None:
@@ -107,7 +216,7 @@ def show(fig: Figure | None) -> None:
     width, height = (int(v * DPI) for v in fig.get_size_inches())
     bundle = {
         "image/png": base64.b64encode(png_bytes(fig)).decode("ascii"),
-        "text/plain": f"[chart: {chart_title(fig)}]",
+        "text/plain": chart_data(fig),
     }
     metadata = {"image/png": {"width": width, "height": height}}
     display(bundle, raw=True, metadata=metadata)  # type: ignore[no-untyped-call]

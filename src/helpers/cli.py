@@ -42,6 +42,12 @@ def _new_period(args: argparse.Namespace) -> int:
     return int(new_period_command(args.period))
 
 
+def _golden(args: argparse.Namespace) -> int:
+    from helpers.golden import golden_command
+
+    return int(golden_command(jobs=args.jobs, backtest=not args.no_backtest))
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser with one sub-command per pipeline entry point."""
     parser = argparse.ArgumentParser(prog="nhs-kit", description=__doc__.splitlines()[0])
@@ -61,6 +67,13 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("new-period", help="write params/<period>.yaml from the previous one")
     p.add_argument("--period", required=True)
     p.set_defaults(func=_new_period)
+
+    p = sub.add_parser(
+        "golden", help="regenerate tests/golden/ and tests/backtest/ (review the diff)"
+    )
+    p.add_argument("--jobs", type=int, default=None, help="parallel reports (default: cores)")
+    p.add_argument("--no-backtest", action="store_true", help="golden notebooks only")
+    p.set_defaults(func=_golden)
 
     return parser
 
