@@ -15,27 +15,17 @@ from __future__ import annotations
 
 import hashlib
 import os
-import shutil
 import subprocess
 import sys
 from collections.abc import Mapping
 from pathlib import Path
 
-from helpers.paths import PROJ_ROOT
-
-COPIED = ("notebooks", "params", "data/raw", "data/reference")
+from helpers.project import copy_inputs
 
 
 def make_project(root: Path, periods: tuple[str, ...] | None = None) -> Path:
     """Copy the inputs of the project under ``root`` (only ``periods``' params if given)."""
-    for part in COPIED:
-        shutil.copytree(PROJ_ROOT / part, root / part, ignore=shutil.ignore_patterns(".*"))
-    if periods is not None:
-        for params in (root / "params").glob("*.yaml"):
-            if params.stem not in periods:
-                params.unlink()
-    (root / "outputs").mkdir()
-    return root
+    return copy_inputs(root, periods)
 
 
 def kit_env(root: Path, extra: Mapping[str, str] | None = None) -> dict[str, str]:

@@ -1,0 +1,345 @@
+"""Benchmark: the kit against the naive papermill + nbconvert shell loop, side by side.
+
+Usage example (``make bench``)::
+
+    python benchmarks/bench.py                      # both sample periods, everything
+    python benchmarks/bench.py --baseline-limit 20  # time the loop on 20 reports, scale up
+
+In a throw-away copy of the project it measures, on this machine and in one run:
+
+1. the kit: ``reports --force`` over every report of the periods (wall, CPU, per report);
+2. a rerun with nothing changed (median of three);
+3. the peak memory of the whole run: the proportional set size (PSS) of the runner, its
+   workers, the fork server and every kernel, summed and sampled every 0.2 s;
+4. the naive baseline: a bash script that, for each report of the same list, calls the
+   ``papermill`` command and then ``jupyter nbconvert --to html --no-input`` (with
+   ``--baseline-limit N`` only the first N reports, and the total is scaled to the full list,
+   marked as an estimate);
+5. the floor: one warm kernel executing only the notebooks' cells (no start-up, no imports);
+6. linearity: a synthetic region ``--scale`` times larger (every trust and PCT cloned, not
+   committed) for one period, time and peak memory against the real one.
+
+It prints a table and writes ``benchmarks/results/latest.json``. Tests never assert timings;
+this is the measure, and the README quotes its latest figures.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import os
+import platform
+import shlex
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import psutil
+
+from helpers.params import Dirs, load_params, params_files
+from helpers.plan import Job, build_plan
+from helpers.project import copy_inputs
+
+RESULTS = Path(__file__).resolve().parent / "results" / "latest.json"
+VENV_BIN = Path(sys.executable).parent
+
+
+# --- measuring ------------------------------------------------------------------------------
+
+
+class PeakMemory:
+    """Sample the summed PSS of a process and all its descendants until stopped."""
+
+    def __init__(self, pid: int, every: float = 0.2) -> None:
+        self.root = psutil.Process(pid)
+        self.every = every
+        self.peak = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            total = 0
+            try:
+                procs = [self.root, *self.root.children(recursive=True)]
+            except psutil.NoSuchProcess:
+                return
+            for proc in procs:
+                try:
+                    total += proc.memory_full_info().pss
+                except (psutil.NoSuchProcess, psutil.AccessDenied):
+                    continue
+            self.peak = max(self.peak, total)
+            self._stop.wait(self.every)
+
+    def stop(self) -> int:
+        """Stop sampling; the peak in bytes."""
+        self._stop.set()
+        self._thread.join()
+        return self.peak
+
+
+def timed(
+    argv: list[str], env: dict[str, str], cwd: Path, log: Path | None = None
+) -> dict[str, float]:
+    """Run a command to completion; its wall and CPU seconds (children included) and peak PSS."""
+    before = os.times()
+    t0 = time.perf_counter()
+    err = log.open("w", encoding="utf-8") if log else None
+    proc = subprocess.Popen(argv, env=env, cwd=cwd, stdout=subprocess.DEVNULL, stderr=err)
+    memory = PeakMemory(proc.pid)
+    code = proc.wait()
+    wall = time.perf_counter() - t0
+    peak = memory.stop()
+    after = os.times()
+    if err:
+        err.close()
+    if code != 0:
+        raise SystemExit(f"{shlex.join(argv)} exited with {code}" + (f"; see {log}" if log else ""))
+    cpu = (after.children_user - before.children_user) + (
+        after.children_system - before.children_system
+    )
+    return {"wall_s": wall, "cpu_s": cpu, "peak_mib": peak / 2**20}
+
+
+def kit_env(root: Path) -> dict[str, str]:
+    """The environment of kit commands against the copy at ``root``."""
+    env = {k: v for k, v in os.environ.items() if k != "NHS_KIT_FORK_SERVER"}
+    return {**env, "NHS_KIT_ROOT": str(root), "OPENBLAS_NUM_THREADS": "1"}
+
+
+def plan_jobs(root: Path, periods: list[str] | None) -> list[Job]:
+    """Every report of the periods in the copy at ``root`` (the list both drivers run)."""
+    dirs = Dirs.under(root)
+    files = [f for f in params_files(dirs) if periods is None or f.stem in periods]
+    return [j for f in files for j in build_plan(load_params(f, dirs), dirs, force=True).jobs]
+
+
+# --- the drivers ----------------------------------------------------------------------------
+
+
+def run_kit(root: Path, periods: list[str] | None, jobs: int) -> dict[str, float]:
+    """``reports --force`` over the periods."""
+    argv = [sys.executable, "-m", "helpers.cli", "reports", "--force", "--jobs", str(jobs)]
+    for p in periods or []:
+        argv += ["--period", p]
+    return timed(argv, kit_env(root), root)
+
+
+def noop_rerun(root: Path, periods: list[str] | None) -> float:
+    """Median wall time of three reruns with nothing changed."""
+    argv = [sys.executable, "-m", "helpers.cli", "reports"]
+    for p in periods or []:
+        argv += ["--period", p]
+    return statistics.median(timed(argv, kit_env(root), root)["wall_s"] for _ in range(3))
+
+
+def baseline_script(jobs: list[Job], out: Path) -> str:
+    """The naive loop as a bash script: papermill, then nbconvert, one report at a time."""
+    lines = ["set -euo pipefail"]
+    for job in jobs:
+        target = out / job.period / job.family / f"{job.org_code}.ipynb"
+        target.parent.mkdir(parents=True, exist_ok=True)
+        args = [str(VENV_BIN / "papermill"), str(job.notebook), str(target)]
+        args += ["-k", job.kernel_name, "--cwd", str(job.notebook.parent), "--no-progress-bar"]
+        for name, value in job.parameters.items():
+            args += ["-p", name, str(value)]
+        lines.append(shlex.join(args))
+        lines.append(
+            shlex.join([str(VENV_BIN / "jupyter"), "nbconvert", "--to", "html", "--no-input"])
+            + " "
+            + shlex.quote(str(target))
+        )
+    return "\n".join(lines) + "\n"
+
+
+def run_baseline(root: Path, jobs: list[Job]) -> dict[str, float]:
+    """Time the naive loop over ``jobs`` (the kit's processed data is already in place)."""
+    script = root / "baseline.sh"
+    script.write_text(baseline_script(jobs, root / "baseline"), encoding="utf-8")
+    env = {k: v for k, v in kit_env(root).items() if k != "OPENBLAS_NUM_THREADS"}
+    env["PATH"] = f"{VENV_BIN}:{env.get('PATH', '')}"
+    return timed(["bash", str(script)], env, root, log=root / "baseline.log")
+
+
+def floor_seconds(jobs: list[Job], sample: int = 8) -> float:
+    """Median seconds one warm kernel takes to execute a report's cells (nothing else)."""
+    from jupyter_client.manager import start_new_kernel
+    from nbclient import NotebookClient
+    from papermill.iorw import load_notebook_node
+    from papermill.parameterize import parameterize_notebook
+
+    picked = jobs[:: max(1, len(jobs) // sample)][:sample]
+    km, kc = start_new_kernel(kernel_name=picked[0].kernel_name)
+    times = []
+    try:
+        for i, job in enumerate([picked[0], *picked]):  # the first run only warms the imports
+            nb = parameterize_notebook(load_notebook_node(str(job.notebook)), job.parameters)
+            client = NotebookClient(nb, km=km)
+            client.kc = kc
+            kc.execute(f"import os; os.chdir({str(job.notebook.parent)!r})", silent=True)
+            t0 = time.perf_counter()
+            for index, cell in enumerate(nb.cells):
+                if cell.cell_type == "code":
+                    client.execute_cell(cell, index)
+            if i:
+                times.append(time.perf_counter() - t0)
+    finally:
+        kc.stop_channels()
+        km.shutdown_kernel(now=True)
+    return statistics.median(times)
+
+
+# --- the synthetic region -------------------------------------------------------------------
+
+
+def _rewrite(path: Path, transform: Any) -> None:
+    with path.open(encoding="utf-8", newline="") as fh:
+        rows = list(csv.DictReader(fh))
+        fields = list(rows[0]) if rows else []
+    out = [new for row in rows for new in transform(row)]
+    with path.open("w", encoding="utf-8", newline="") as fh:
+        writer = csv.DictWriter(fh, fieldnames=fields, lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(out)
+
+
+def scale_region(root: Path, factor: int) -> int:
+    """Clone every trust and PCT ``factor - 1`` times (codes ``<code>S<k>``); return the count."""
+    ref = root / "data" / "reference"
+    with (ref / "organisations.csv").open(encoding="utf-8") as fh:
+        orgs = {r["org_code"] for r in csv.DictReader(fh) if r["org_type"] != "sha"}
+
+    def clones(row: dict[str, str], code_field: str = "org_code") -> list[dict[str, str]]:
+        code = row.get(code_field, "")
+        if code not in orgs:
+            return [row]
+        out = [row]
+        for k in range(2, factor + 1):
+            new = {**row, code_field: f"{code}S{k}"}
+            if "name" in new:
+                new["name"] = f"{row['name']} (synthetic {k})"
+            if "milestone_id" in new:
+                new["milestone_id"] = f"{row['milestone_id']}S{k}"
+            out.append(new)
+        return out
+
+    _rewrite(ref / "organisations.csv", clones)
+    _rewrite(ref / "cluster_membership.csv", clones)
+    for table in (root / "data" / "raw").rglob("*.csv"):
+        _rewrite(table, clones)
+    return len(orgs) * factor
+
+
+def linearity(root: Path, period: str, factor: int, jobs: int) -> dict[str, Any]:
+    """One period of the real region against a synthetic region ``factor`` times larger."""
+    results: dict[str, Any] = {}
+    for name, scale in (("real", 1), ("synthetic", factor)):
+        copy = copy_inputs(root / f"scale-{name}", periods=(period,))
+        if scale > 1:
+            scale_region(copy, scale)
+        reports = len(plan_jobs(copy, [period]))
+        run = run_kit(copy, [period], jobs)
+        results[name] = {**run, "reports": reports, "s_per_report": run["wall_s"] / reports}
+    results["report_ratio"] = results["synthetic"]["reports"] / results["real"]["reports"]
+    results["time_ratio"] = results["synthetic"]["wall_s"] / results["real"]["wall_s"]
+    results["memory_ratio"] = results["synthetic"]["peak_mib"] / results["real"]["peak_mib"]
+    return results
+
+
+# --- the command ----------------------------------------------------------------------------
+
+
+def say(text: str) -> None:
+    """Progress on stderr."""
+    print(text, file=sys.stderr, flush=True)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the benchmark and write benchmarks/results/latest.json."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument("--period", action="append", help="period (repeatable); default: all")
+    parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1)
+    parser.add_argument("--baseline-limit", type=int, default=0, help="0: every report")
+    parser.add_argument("--scale", type=int, default=10, help="synthetic region size factor")
+    parser.add_argument("--scale-period", default="2011-12-Q1")
+    parser.add_argument("--skip-scale", action="store_true")
+    parser.add_argument("--out", type=Path, default=RESULTS)
+    args = parser.parse_args(argv)
+
+    with tempfile.TemporaryDirectory(prefix="nhs-kit-bench-") as tmp:
+        root = copy_inputs(Path(tmp) / "kit")
+        jobs = plan_jobs(root, args.period)
+        say(f"{len(jobs)} reports; the kit first ({args.jobs} jobs)")
+        kit = run_kit(root, args.period, args.jobs)
+        noop = noop_rerun(root, args.period)
+        say(f"kit {kit['wall_s']:.1f} s; no-op rerun {noop:.2f} s; now the naive loop")
+        sample = jobs[: args.baseline_limit] if args.baseline_limit else jobs
+        base = run_baseline(root, sample)
+        scale_up = len(jobs) / len(sample)
+        baseline_wall = base["wall_s"] * scale_up
+        floor = floor_seconds(jobs)
+        scaled = (
+            None if args.skip_scale else linearity(root, args.scale_period, args.scale, args.jobs)
+        )
+
+    result = {
+        "machine": {
+            "cpus": os.cpu_count(),
+            "memory_gib": round(psutil.virtual_memory().total / 2**30, 1),
+            "python": platform.python_version(),
+            "platform": platform.platform(),
+            "load_average_at_end": os.getloadavg(),
+        },
+        "reports": len(jobs),
+        "jobs": args.jobs,
+        "kit": {**kit, "s_per_report": kit["wall_s"] / len(jobs)},
+        "noop_rerun_s": noop,
+        "baseline": {
+            **base,
+            "reports_timed": len(sample),
+            "wall_s_all_reports": baseline_wall,
+            "estimated": len(sample) < len(jobs),
+            "s_per_report": base["wall_s"] / len(sample),
+        },
+        "speedup": baseline_wall / kit["wall_s"],
+        "floor_s_per_report": floor,
+        "linearity": scaled,
+    }
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
+    print(summary(result))
+    return 0
+
+
+def summary(r: dict[str, Any]) -> str:
+    """The benchmark's figures as a small Markdown table."""
+    est = " (estimated from a sample)" if r["baseline"]["estimated"] else ""
+    rows = [
+        f"| reports | {r['reports']} ({r['jobs']} parallel jobs) |",
+        f"| kit, wall | {r['kit']['wall_s']:.1f} s ({r['kit']['s_per_report']:.2f} s/report) |",
+        f"| naive loop, wall{est} | {r['baseline']['wall_s_all_reports']:.1f} s "
+        f"({r['baseline']['s_per_report']:.2f} s/report) |",
+        f"| speed-up | {r['speedup']:.1f}x |",
+        f"| rerun with nothing changed | {r['noop_rerun_s']:.2f} s |",
+        f"| peak memory (PSS, runner + kernels) | {r['kit']['peak_mib']:.0f} MiB |",
+        f"| floor (warm kernel, cells only) | {r['floor_s_per_report']:.2f} s/report |",
+    ]
+    lin = r.get("linearity")
+    if lin:
+        rows.append(
+            f"| {lin['report_ratio']:.1f}x the reports | {lin['time_ratio']:.1f}x the time, "
+            f"{lin['memory_ratio']:.2f}x the peak memory |"
+        )
+    return "| measure | value |\n|---|---|\n" + "\n".join(rows)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
