@@ -34,6 +34,7 @@ from tornado.websocket import websocket_connect
 from traitlets.config.loader import PyFileConfigLoader
 
 from helpers.figures import FIGURES_MIME
+from helpers.forkserver import ENV_VAR
 
 REPO = Path(__file__).resolve().parents[1]
 CONFIG = REPO / "jupyter_lab_config.py"
@@ -166,7 +167,8 @@ def lab(tmp_path: Path) -> Iterator[Lab]:
     """JupyterLab from ``make lab``'s config, serving a project copy on a free port."""
     root = make_project(tmp_path / "project", periods=("2011-12-Q1",))
     port, token = free_port(), secrets.token_hex(16)
-    env = {**os.environ, "NHS_KIT_ROOT": str(root), "JUPYTER_PLATFORM_DIRS": "1"}
+    env = {k: v for k, v in os.environ.items() if k != ENV_VAR}  # the server launches kernels
+    env |= {"NHS_KIT_ROOT": str(root), "JUPYTER_PLATFORM_DIRS": "1"}
     env.pop("NHS_KIT_FORK_SERVER", None)
     for var, folder in (("CONFIG", "config"), ("DATA", "data"), ("RUNTIME", "runtime")):
         env[f"JUPYTER_{var}_DIR"] = str(tmp_path / "jupyter" / folder)
