@@ -42,11 +42,23 @@ VERSIONED = (
     "nbclient",
     "ipykernel",
 )
-# The lab template without its CDN scripts (require.js, MathJax, Mermaid): reports open offline.
+# The lab template without its CDN scripts (require.js, MathJax, Mermaid): reports open offline;
+# each chart's alt text is the first line of its text form (its title).
 _TEMPLATE = """{%- extends 'lab/index.html.j2' -%}
 {%- block html_head_js_requirejs -%}{%- endblock html_head_js_requirejs -%}
 {%- block html_head_js_mathjax -%}{%- endblock html_head_js_mathjax -%}
 {%- block html_head_js_mermaidjs -%}{%- endblock html_head_js_mermaidjs -%}
+{%- block data_png scoped -%}
+{%- set described = output.data.get('text/plain', '') | string -%}
+<div class="jp-RenderedImage jp-OutputArea-output {{ extra_class }}">
+<img src="data:image/png;base64,{{ output.data['image/png'] | escape_html }}"
+alt="{{ described.split('\n')[0] | escape_html }}"
+{%- set width=output | get_metadata('width', 'image/png') %}
+{%- if width is not none %} width={{ width | escape_html }}{% endif %}
+{%- set height=output | get_metadata('height', 'image/png') %}
+{%- if height is not none %} height={{ height | escape_html }}{% endif %}>
+</div>
+{%- endblock data_png -%}
 """
 
 
