@@ -279,6 +279,20 @@ def test_formula_without_saved_value_is_a_problem(tmp_path: Path) -> None:
     ]
 
 
+def test_excel_float_noise_is_read_as_excel_shows_it(tmp_path: Path) -> None:
+    """A formula's 0.7+0.2 is saved as 0.8999999999999999; Excel's 15 digits show 0.9."""
+    header = COLUMNS["variance_drivers"]
+    rows: list[list[object]] = [
+        header,
+        ["2011-12-Q1", "RJ2", "other", 0.7 + 0.2],
+        ["2011-12-Q1", "RJ2", "cip_slippage", 1234567.123456789],
+        ["2011-12-Q1", "RJ2", "premium_costs", -1e-7],
+    ]
+    raw = read_returns(_book(tmp_path, _required(variance_drivers=rows)).parent)
+    amounts = raw.tables["variance_drivers"].frame["amount_gbp_m"].tolist()
+    assert amounts == ["0.9", "1234567.12345679", "-0.0000001"]
+
+
 def test_merged_header_cells_are_a_problem_not_a_crash(tmp_path: Path) -> None:
     path = _book(tmp_path, _required())
     wb = openpyxl.load_workbook(path)
@@ -288,7 +302,7 @@ def test_merged_header_cells_are_a_problem_not_a_crash(tmp_path: Path) -> None:
     wb.save(path)
     raw = read_returns(path.parent)
     assert (
-        "returns.xlsx [savings], row 1: merged header cells C1:D1 "
+        "returns.xlsx [savings], row 1: merged header cells C1:D1 holding 'programme' "
         "(expected one column name per cell: unmerge them)"
     ) in raw.problems
 

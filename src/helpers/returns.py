@@ -34,6 +34,8 @@ from helpers.errors import NoDataError
 from helpers.schemas import TABLES, date_columns
 
 WORKBOOK = "returns.xlsx"
+#: Significant digits of an Excel number (what Excel shows and computes with).
+EXCEL_DIGITS = 15
 #: Files with these endings are read as returns, so any other such file is a problem.
 _DATA_SUFFIXES = (".csv", ".xlsx", ".xlsm", ".xls", ".ods")
 
@@ -243,7 +245,10 @@ def _cell_text(value: object, is_date: bool) -> str:
     if isinstance(value, int):
         return str(value)
     if isinstance(value, float):
-        # The shortest text that parses back to the same float, never in e-notation.
+        # Excel keeps 15 significant digits: a formula's 0.7+0.2 is saved as
+        # 0.8999999999999999 but is 0.9 to its user. Then the shortest text that parses back
+        # to that float, never in e-notation.
+        value = float(f"{value:.{EXCEL_DIGITS}g}")
         return str(np.format_float_positional(value, unique=True, trim="-"))
     return str(value).strip()
 
@@ -310,7 +315,9 @@ def _merged_problems(ws: Any, source: str, problems: list[str]) -> None:
             if rng.min_row == rng.max_row
             else f"rows {rng.min_row}-{rng.max_row}"
         )
+        text = _cell_text(ws.cell(row=rng.min_row, column=rng.min_col).value, False)
+        holding = f" holding {text!r}" if text else ""
         problems.append(
-            f"{source}, {rows}: merged {what} {rng.coord} (expected one "
+            f"{source}, {rows}: merged {what} {rng.coord}{holding} (expected one "
             f"{'column name' if rng.min_row == 1 else 'value'} per cell: unmerge them)"
         )
