@@ -119,3 +119,26 @@ def test_a_reference_code_that_could_reach_a_path_is_refused(tmp_path: Path) -> 
         "data/reference/organisations.csv, which is not an organisation code (expected capital "
         "letters and digits only, e.g. Q36, RF4 or 5C9)"
     )
+
+
+def test_a_yaml_syntax_error_is_one_line_with_its_place(project: Path) -> None:
+    path = project / "params" / "changed" / f"{PERIOD}.yaml"
+    path.parent.mkdir(exist_ok=True)
+    path.write_text(f"period: {PERIOD}\nfamilies: {{a: [1, 2}}\n", encoding="utf-8")
+    with pytest.raises(ParameterError) as caught:
+        load_params(path, Dirs.under(project))
+    assert str(caught.value) == (
+        f"params/changed/{PERIOD}.yaml, line 2, column 20: not valid YAML: expected ',' or ']', "
+        "but got '}' (while parsing a flow sequence at line 2, column 15)"
+    )
+
+
+def test_a_duplicate_key_is_refused_with_its_place(project: Path) -> None:
+    path = project / "params" / "changed" / f"{PERIOD}.yaml"
+    path.parent.mkdir(exist_ok=True)
+    path.write_text(f"period: {PERIOD}\nperiod: {PERIOD}\nfamilies: {{}}\n", encoding="utf-8")
+    with pytest.raises(ParameterError) as caught:
+        load_params(path, Dirs.under(project))
+    assert str(caught.value) == (
+        f"params/changed/{PERIOD}.yaml, line 2, column 1: not valid YAML: duplicate key 'period'"
+    )

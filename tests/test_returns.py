@@ -140,7 +140,23 @@ def test_csv_cells_are_text_and_rows_are_numbered_as_in_the_file(tmp_path: Path)
 
 def test_csv_row_with_extra_values_is_a_problem(tmp_path: Path) -> None:
     _, problems = read_csv_table(_write(tmp_path / "t.csv", "a,b\n1,2,3\n1,2,,\n"), "t")
-    assert problems == ["t.csv, row 2: 3 values but the header has 2 columns (extra values '3')"]
+    assert problems == [
+        "t.csv, row 2: 3 values but the header has 2 columns (extra values '3'; expected 2: a "
+        'value with a comma must be in quotes, e.g. "£1,234.5")'
+    ]
+
+
+@pytest.mark.parametrize(("sep", "word"), [(";", "semicolons"), ("\t", "tabs")])
+def test_csv_separated_by_semicolons_or_tabs_is_one_problem(
+    tmp_path: Path, sep: str, word: str
+) -> None:
+    path = _write(tmp_path / "t.csv", f"period{sep}amount_gbp_m\n2011-12-Q1{sep}1,5\n")
+    table, problems = read_csv_table(path, "variance_drivers")
+    assert problems == [
+        f"t.csv, row 1: 'period{sep}amount_gbp_m' is separated by {word} (expected commas: save "
+        "the file as CSV UTF-8 (comma delimited))".replace("\t", "\\t")
+    ]
+    assert table.is_empty
 
 
 def test_csv_duplicate_header_names_are_kept_in_header(tmp_path: Path) -> None:

@@ -122,7 +122,10 @@ def test_yaml_is_loaded_safely(tmp_path: Path) -> None:
         f"period: {PERIOD}\nfamilies: !!python/object/apply:os.system ['touch {marker}']\n",
         encoding="utf-8",
     )
-    with pytest.raises(ParameterError, match=r"params/2011-12-Q1\.yaml: not valid YAML"):
+    with pytest.raises(
+        ParameterError,
+        match=r"params/2011-12-Q1\.yaml, line 2, column 11: not valid YAML: could not determine",
+    ):
         load_params(path, Dirs.under(root))
     assert not marker.exists()
 

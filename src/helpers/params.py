@@ -166,12 +166,26 @@ _Loader.yaml_implicit_resolvers = {
 }
 
 
+def _yaml_problem(exc: yaml.MarkedYAMLError) -> str:
+    """``, line 27, column 38: not valid YAML: expected ',' or ']', but got '}' (while ...)``."""
+    mark = exc.problem_mark or exc.context_mark
+    where = f", line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+    context = ""
+    if exc.context:
+        at = exc.context_mark
+        started = f" at line {at.line + 1}, column {at.column + 1}" if at else ""
+        context = f" ({exc.context}{started})"
+    return f"{where}: not valid YAML: {exc.problem or exc.context}{context}"
+
+
 def read_yaml(path: Path, shown: str) -> dict[str, Any]:
     """The file's top-level mapping (dates stay text); ParameterError naming the file."""
     try:
         data = yaml.load(path.read_text(encoding="utf-8"), Loader=_Loader)
     except FileNotFoundError:
         raise ParameterError(f"{shown}: no such params file") from None
+    except yaml.MarkedYAMLError as exc:
+        raise ParameterError(f"{shown}{_yaml_problem(exc)}") from None
     except yaml.YAMLError as exc:
         raise ParameterError(f"{shown}: not valid YAML: {exc}") from None
     if not isinstance(data, dict):

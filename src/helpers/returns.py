@@ -179,6 +179,15 @@ def _read_csv(path: Path, out: RawReturns, name: str | None = None) -> None:
     except ValueError as exc:
         out.problems.append(f"{path.name}: {exc}")
         return
+    first = text.split("\n", 1)[0]
+    for sep, word in ((";", "semicolons"), ("\t", "tabs")):
+        if sep in first and "," not in first:
+            shown = repr(first[:40]) + ("..." if len(first) > 40 else "")
+            out.problems.append(
+                f"{path.name}, row 1: {shown} is separated by {word} (expected commas: save "
+                "the file as CSV UTF-8 (comma delimited))"
+            )
+            return
     reader = csv.reader(io.StringIO(text, newline=""))
     try:
         grid = [(n, [c.strip() for c in row]) for n, row in enumerate(reader, start=1)]
@@ -213,7 +222,8 @@ def _from_grid(
         if extra:
             problems.append(
                 f"{source}, row {n}: {len(cells)} values but the header has {width} columns "
-                f"(extra values {', '.join(repr(c) for c in extra)})"
+                f"(extra values {', '.join(repr(c) for c in extra)}; expected {width}: a value "
+                'with a comma must be in quotes, e.g. "£1,234.5")'
             )
     first: dict[str, int] = {}
     for i, col in enumerate(header):

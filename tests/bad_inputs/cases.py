@@ -622,3 +622,67 @@ def _next_quarter(spec: dict[str, Any]) -> None:
 def params_period_without_returns(p: Project) -> Refuse:
     p.edit_params(_next_quarter, period="2011-12-Q2")
     return Refuse("params/2011-12-Q2.yaml", None, "returns_dir", "data/raw/2011-12-Q2", "expected")
+
+
+# --- more of what finance teams send ------------------------------------------------------
+
+
+@refuse("text in a money column")
+def excel_turned_a_number_into_a_date(p: Project) -> Refuse:
+    row = p.row_of("savings", org_code="5A4", category="productivity")
+    p.to_workbook()
+    wb = p.workbook()
+    wb["savings"][f"F{row}"] = dt.datetime(2011, 5, 1)  # "1.5" typed into a date-formatted cell
+    p.save(wb)
+    return Refuse(
+        "returns.xlsx [savings]", f"row {row}", "column ytd_plan_gbp_m", "'2011-05-01'", MONEY
+    )
+
+
+@refuse("values separated by semicolons")
+def semicolon_separated(p: Project) -> Refuse:
+    text = p.csv("sha_budgets").read_text(encoding="utf-8").replace(",", ";")
+    p.csv("sha_budgets").write_text(text, encoding="utf-8")
+    return Refuse("sha_budgets.csv", "row 1", None, "'period;month;", "expected commas")
+
+
+@refuse("a totals row")
+def totals_row(p: Project) -> Refuse:
+    def total(rows: Rows) -> None:
+        rows.append(["Total", "", "", *[""] * (len(rows[0]) - 3)])
+        rows[-1][_column(rows, "amount_gbp_m")] = "1.0"
+
+    p.edit_rows("variance_drivers", total)
+    row = len(p.rows("variance_drivers"))
+    return Refuse("variance_drivers.csv", f"row {row}", "column period", "'Total'", "expected")
+
+
+@accept("blank lines")
+def blank_lines(p: Project) -> list[Change]:
+    p.edit_rows("savings", lambda rows: [r for row in rows for r in (row, [])])
+    return []
+
+
+@refuse("unquoted thousands separator")
+def unquoted_thousands(p: Project) -> Refuse:
+    row = p.row_of(FP, **RAL_M03)
+    lines = p.csv(FP).read_text(encoding="utf-8").splitlines(keepends=True)
+    lines[row - 1] = lines[row - 1].replace(",484.8,", ",£1,484.8,")
+    p.csv(FP).write_text("".join(lines), encoding="utf-8")
+    return Refuse(
+        "financial_position.csv", f"row {row}", None, "'0.0'", 'must be in quotes, e.g. "£1,234.5"'
+    )
+
+
+@refuse("params file that is not YAML")
+def params_not_yaml(p: Project) -> Refuse:
+    with p.params.open("a", encoding="utf-8") as fh:
+        fh.write("  pct_support_needs: {orgs: [Q36, 5C9}\n")  # a bracket left open
+    lines = len(p.params.read_text(encoding="utf-8").splitlines())
+    return Refuse(PARAMS, f"line {lines}", "column", None, "not valid YAML")
+
+
+@refuse("params file whose period differs from its name")
+def params_period_differs(p: Project) -> Refuse:
+    p.edit_params(lambda spec: spec.update(period="2011-12-Q2"))
+    return Refuse(PARAMS, None, "period", "'2011-12-Q2'", "differs from the file name")
