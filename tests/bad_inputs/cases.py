@@ -686,3 +686,16 @@ def params_not_yaml(p: Project) -> Refuse:
 def params_period_differs(p: Project) -> Refuse:
     p.edit_params(lambda spec: spec.update(period="2011-12-Q2"))
     return Refuse(PARAMS, None, "period", "'2011-12-Q2'", "differs from the file name")
+
+
+@accept("Excel's lock file and hidden files beside the returns")
+def lock_and_hidden_files(p: Project) -> list[Change]:
+    (p.folder / "~$returns.xlsx").write_bytes(b"\x00 owner")
+    (p.folder / ".DS_Store").write_bytes(b"\x00\x00")
+    return []
+
+
+@refuse("a second copy of a file")
+def downloaded_twice(p: Project) -> Refuse:
+    (p.folder / "savings (1).csv").write_bytes(p.csv("savings").read_bytes())
+    return Refuse("savings (1).csv", None, None, None, "expected financial_position.csv")
