@@ -140,7 +140,23 @@ def test_csv_cells_are_text_and_rows_are_numbered_as_in_the_file(tmp_path: Path)
 
 def test_csv_row_with_extra_values_is_a_problem(tmp_path: Path) -> None:
     _, problems = read_csv_table(_write(tmp_path / "t.csv", "a,b\n1,2,3\n1,2,,\n"), "t")
-    assert problems == ["t.csv, row 2: 3 values but the header has 2 columns (extra values '3')"]
+    assert problems == [
+        "t.csv, row 2: 3 values but the header has 2 columns (extra values '3'; expected 2: a "
+        'value with a comma must be in quotes, e.g. "£1,234.5")'
+    ]
+
+
+@pytest.mark.parametrize(("sep", "word"), [(";", "semicolons"), ("\t", "tabs")])
+def test_csv_separated_by_semicolons_or_tabs_is_one_problem(
+    tmp_path: Path, sep: str, word: str
+) -> None:
+    path = _write(tmp_path / "t.csv", f"period{sep}amount_gbp_m\n2011-12-Q1{sep}1,5\n")
+    table, problems = read_csv_table(path, "variance_drivers")
+    assert problems == [
+        f"t.csv, row 1: 'period{sep}amount_gbp_m' is separated by {word} (expected commas: save "
+        "the file as CSV UTF-8 (comma delimited))".replace("\t", "\\t")
+    ]
+    assert table.is_empty
 
 
 def test_csv_duplicate_header_names_are_kept_in_header(tmp_path: Path) -> None:
@@ -279,6 +295,20 @@ def test_formula_without_saved_value_is_a_problem(tmp_path: Path) -> None:
     ]
 
 
+def test_excel_float_noise_is_read_as_excel_shows_it(tmp_path: Path) -> None:
+    """A formula's 0.7+0.2 is saved as 0.8999999999999999; Excel's 15 digits show 0.9."""
+    header = COLUMNS["variance_drivers"]
+    rows: list[list[object]] = [
+        header,
+        ["2011-12-Q1", "RJ2", "other", 0.7 + 0.2],
+        ["2011-12-Q1", "RJ2", "cip_slippage", 1234567.123456789],
+        ["2011-12-Q1", "RJ2", "premium_costs", -1e-7],
+    ]
+    raw = read_returns(_book(tmp_path, _required(variance_drivers=rows)).parent)
+    amounts = raw.tables["variance_drivers"].frame["amount_gbp_m"].tolist()
+    assert amounts == ["0.9", "1234567.12345679", "-0.0000001"]
+
+
 def test_merged_header_cells_are_a_problem_not_a_crash(tmp_path: Path) -> None:
     path = _book(tmp_path, _required())
     wb = openpyxl.load_workbook(path)
@@ -288,7 +318,7 @@ def test_merged_header_cells_are_a_problem_not_a_crash(tmp_path: Path) -> None:
     wb.save(path)
     raw = read_returns(path.parent)
     assert (
-        "returns.xlsx [savings], row 1: merged header cells C1:D1 "
+        "returns.xlsx [savings], row 1: merged header cells C1:D1 holding 'programme' "
         "(expected one column name per cell: unmerge them)"
     ) in raw.problems
 

@@ -448,8 +448,8 @@ def test_variance_drivers_must_add_up(returns_kit: ReturnsKit) -> None:
     returns_kit.set("variance_drivers", "amount_gbp_m", "-3.2", driver="cip_slippage")
     fp_row = returns_kit.row("financial_position", org_code="RJ2", month="M03")
     assert only(returns_kit.problems()) == (
-        "variance_drivers.csv, rows 2, 3 and 4: the variance drivers of 'RJ2' (Lewisham "
-        "Healthcare NHS Trust) add up to -4.7 but its variance to plan is -5.0 "
+        "variance_drivers.csv, rows 2, 3 and 4, column amount_gbp_m: the variance drivers of "
+        "'RJ2' (Lewisham Healthcare NHS Trust) add up to -4.7 but its variance to plan is -5.0 "
         f"(financial_position.csv, row {fp_row}, M03: forecast_outturn_gbp_m -3.0 − "
         "annual_plan_gbp_m 2.0); difference 0.3 (expected the drivers to add up to the "
         "variance within 0.05)"
@@ -466,8 +466,8 @@ def test_trust_with_a_variance_and_no_drivers(returns_kit: ReturnsKit) -> None:
     tables["variance_drivers"] = [r for r in tables["variance_drivers"] if r["org_code"] != "RJ2"]
     problem = only(returns_kit.problems())
     assert problem.startswith(
-        "variance_drivers.csv, no rows: the variance drivers of 'RJ2' (Lewisham Healthcare NHS "
-        "Trust) add up to 0.0 but its variance to plan is -5.0"
+        "variance_drivers.csv, no rows, column amount_gbp_m: the variance drivers of 'RJ2' "
+        "(Lewisham Healthcare NHS Trust) add up to 0.0 but its variance to plan is -5.0"
     )
 
 

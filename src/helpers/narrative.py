@@ -34,6 +34,25 @@ _WORDS = (
 )
 
 
+# --- safe text ----------------------------------------------------------------------------
+
+#: What a name or other text from the data must not be in Markdown that becomes HTML: raw
+#: HTML (nbconvert's Markdown renderer passes it through) and link or image brackets.
+_MARKDOWN_UNSAFE = str.maketrans({"&": "&amp;", "<": "&lt;", ">": "&gt;", "[": "\\[", "]": "\\]"})
+
+
+def markdown_safe(text: str) -> str:
+    """Board Markdown made safe to render as HTML: text from the data stays text.
+
+    >>> markdown_safe("<script>alert(1)</script> A&E [x](javascript:y)")
+    '&lt;script&gt;alert(1)&lt;/script&gt; A&amp;E \\\\[x\\\\](javascript:y)'
+
+    The kit's own Markdown uses none of these characters (no raw HTML, no links), so the
+    whole text of a Markdown output can pass through here; emphasis and headings are kept.
+    """
+    return text.translate(_MARKDOWN_UNSAFE)
+
+
 # --- numbers ------------------------------------------------------------------------------
 
 

@@ -25,7 +25,16 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictFloat, StrictInt, StrictStr
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StrictBool,
+    StrictFloat,
+    StrictInt,
+    StrictStr,
+    field_validator,
+)
 from pydantic import ValidationError as SchemaError
 
 from helpers.errors import KitError, ParameterError
@@ -46,6 +55,11 @@ KIT_PARAMETERS = ("period", "org_code", "returns_dir")
 #: Seconds one cell may run before its report fails (a params file may set ``cell_timeout``).
 DEFAULT_CELL_TIMEOUT = 600
 ParamValue = StrictBool | StrictInt | StrictFloat | StrictStr
+ORGS_EXPECTED = "expected 'all' or a list of organisation codes, e.g. [Q36, RF4]"
+#: An organisation code: capital letters and digits. Codes name output files, so nothing
+#: else (no ``/``, ``..`` or spaces) may reach a path.
+ORG_CODE = re.compile(r"[A-Z0-9]{1,10}")
+ORG_CODE_EXPECTED = "expected capital letters and digits only, e.g. Q36, RF4 or 5C9"
 
 
 @dataclass(frozen=True)
@@ -92,6 +106,14 @@ class FamilySpec(BaseModel):
 
     orgs: Literal["all"] | list[StrictStr] = "all"
     options: dict[StrictStr, ParamValue] = {}
+
+    @field_validator("orgs", mode="before")
+    @classmethod
+    def _all_or_a_list(cls, value: object) -> object:
+        """One clear error for anything but ``all`` or a list (not one per union member)."""
+        if value == "all" or isinstance(value, list):
+            return value
+        raise ValueError(ORGS_EXPECTED)
 
 
 class ParamsFile(BaseModel):
@@ -152,12 +174,26 @@ _Loader.yaml_implicit_resolvers = {
 }
 
 
+def _yaml_problem(exc: yaml.MarkedYAMLError) -> str:
+    """``, line 27, column 38: not valid YAML: expected ',' or ']', but got '}' (while ...)``."""
+    mark = exc.problem_mark or exc.context_mark
+    where = f", line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+    context = ""
+    if exc.context:
+        at = exc.context_mark
+        started = f" at line {at.line + 1}, column {at.column + 1}" if at else ""
+        context = f" ({exc.context}{started})"
+    return f"{where}: not valid YAML: {exc.problem or exc.context}{context}"
+
+
 def read_yaml(path: Path, shown: str) -> dict[str, Any]:
     """The file's top-level mapping (dates stay text); ParameterError naming the file."""
     try:
         data = yaml.load(path.read_text(encoding="utf-8"), Loader=_Loader)
     except FileNotFoundError:
         raise ParameterError(f"{shown}: no such params file") from None
+    except yaml.MarkedYAMLError as exc:
+        raise ParameterError(f"{shown}{_yaml_problem(exc)}") from None
     except yaml.YAMLError as exc:
         raise ParameterError(f"{shown}: not valid YAML: {exc}") from None
     if not isinstance(data, dict):
@@ -250,10 +286,25 @@ def _check_options(spec: FamilySpec, declared: list[NotebookParameter], key: str
 
 def _orgs(spec: FamilySpec, family: str, period: Period, ref: Reference, key: str) -> list[str]:
     if spec.orgs == "all":
-        return ref.family_orgs(family, period)
+        codes = ref.family_orgs(family, period)
+        bad = [c for c in codes if not ORG_CODE.fullmatch(c)]
+        if bad:
+            raise ParameterError(
+                "\n".join(
+                    f"{key}.orgs: all includes {c!r} from data/reference/organisations.csv, "
+                    f"which is not an organisation code ({ORG_CODE_EXPECTED})"
+                    for c in bad
+                )
+            )
+        return codes
     problems = []
     seen: set[str] = set()
     for i, code in enumerate(spec.orgs):
+        if not ORG_CODE.fullmatch(code):
+            problems.append(
+                f"{key}.orgs[{i}]: {code!r} is not an organisation code ({ORG_CODE_EXPECTED})"
+            )
+            continue
         if code in seen:
             problems.append(f"{key}.orgs[{i}]: {code!r} is listed twice")
         seen.add(code)
@@ -270,9 +321,11 @@ def returns_folders(returns_dir: str, period: Period, dirs: Dirs) -> tuple[Path,
     """(raw, processed) folders for ``returns_dir`` ("" is the project's own data/raw)."""
     if not returns_dir.strip():
         if not (dirs.raw / str(period)).is_dir():
+            folder = dirs.show(dirs.raw / str(period))
             raise ParameterError(
-                f"no returns for {period}: the folder {dirs.show(dirs.raw / str(period))} "
-                "does not exist"
+                f"no returns for {period}: the folder {folder} does not exist (expected the "
+                f"period's returns in {folder}/ as CSV files or one returns.xlsx, or a "
+                "returns_dir that holds them)"
             )
         return dirs.raw, dirs.processed
     from helpers.report import returns_location  # the notebooks' own rule, not a copy
@@ -286,13 +339,34 @@ def returns_folders(returns_dir: str, period: Period, dirs: Dirs) -> tuple[Path,
 # --- loading ------------------------------------------------------------------------------
 
 
+#: pydantic's names of the members of ``FamilySpec.orgs``'s union, as they appear in a loc.
+_UNION_MEMBERS = ("literal['all']", "list[str]")
+
+
+def _allowed_keys(loc: tuple[int | str, ...]) -> str:
+    """The keys a mapping at ``loc`` may hold (a params file or a family's entry)."""
+    model = ParamsFile if len(loc) == 1 else FamilySpec
+    return ", ".join(model.model_fields)
+
+
 def _schema_problems(exc: SchemaError) -> list[str]:
+    """One ``key: what is wrong (got value; expected ...)`` line per schema error."""
     out = []
     for err in exc.errors():
-        key = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in err["loc"])
+        if "literal['all']" in err["loc"]:
+            continue  # the input is a list (checked before): the list's own errors say why
+        loc = tuple(p for p in err["loc"] if p not in _UNION_MEMBERS)
+        key = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in loc)
         key = key.lstrip(".") or "(top level)"
-        got = "" if err["type"] == "missing" else f" (got {err['input']!r})"
-        out.append(f"{key}: {err['msg']}{got}")
+        got = f" (got {err['input']!r})"
+        if err["type"] == "missing":
+            out.append(f"{key}: missing (expected a value for {key})")
+        elif err["type"] == "extra_forbidden":
+            out.append(
+                f"{key}: unknown key{got[:-1]}; expected only the keys {_allowed_keys(loc)})"
+            )
+        else:
+            out.append(f"{key}: {err['msg'].removeprefix('Value error, ')}{got}")
     return out
 
 
@@ -330,11 +404,14 @@ def load_params(path: Path, dirs: Dirs | None = None) -> PeriodParams:
             problems.append(f"{key}: unknown report family (the notebooks are {known})")
             continue
         declared = notebook_parameters(notebook, dirs.processed / ".notebook-parameters")
-        problems += _check_options(fam, declared, key)
+        option_problems = _check_options(fam, declared, key)
+        problems += option_problems
         try:
             orgs = _orgs(fam, family, period, ref, key)
         except ParameterError as exc:
             problems += str(exc).splitlines()
+            continue
+        if option_problems:
             continue
         types = {p.name: p.type_name for p in declared}
         options = {

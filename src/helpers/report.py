@@ -17,6 +17,7 @@ Tables are displayed with a fixed text and HTML form, so nbval compares them exa
 from __future__ import annotations
 
 import hashlib
+import html
 import math
 import re
 from collections.abc import Mapping
@@ -61,10 +62,17 @@ TYPE_NAMES = {
 
 
 class BoardText(Markdown):
-    """IPython Markdown whose plain-text form is the text itself (so nbval compares the words)."""
+    """IPython Markdown whose plain-text form is the text itself (so nbval compares the words).
+
+    Its Markdown form goes through :func:`helpers.narrative.markdown_safe`, so a name from
+    the data such as ``<script>...`` is shown as text in the HTML report, never run.
+    """
 
     def __repr__(self) -> str:
         return str(self.data)
+
+    def _repr_markdown_(self) -> str:
+        return narrative.markdown_safe(str(self.data))
 
 
 def show_markdown(text: str) -> None:
@@ -127,13 +135,14 @@ def _slug(text: str) -> str:
 def table_bundle(table: Table) -> dict[str, str]:
     """The display bundle of a table: deterministic text/plain and text/html."""
     if table.frame.empty:
-        return {"text/plain": table.empty_text, "text/markdown": f"*{table.empty_text}*"}
+        empty = narrative.markdown_safe(table.empty_text)
+        return {"text/plain": table.empty_text, "text/markdown": f"*{empty}*"}
     frame = table.frame
     plain = f"{table.caption}\n{frame.to_string(index=False)}"
     numeric = [c for c in frame.columns if c in table.numeric]
     styler = (
         frame.style.set_uuid(_slug(table.caption))
-        .set_caption(table.caption)
+        .set_caption(html.escape(table.caption))  # the Styler escapes cells, not captions
         .hide(axis="index")
         .format(escape="html")
         .set_table_styles(

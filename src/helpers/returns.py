@@ -34,6 +34,8 @@ from helpers.errors import NoDataError
 from helpers.schemas import TABLES, date_columns
 
 WORKBOOK = "returns.xlsx"
+#: Significant digits of an Excel number (what Excel shows and computes with).
+EXCEL_DIGITS = 15
 #: Files with these endings are read as returns, so any other such file is a problem.
 _DATA_SUFFIXES = (".csv", ".xlsx", ".xlsm", ".xls", ".ods")
 
@@ -177,6 +179,15 @@ def _read_csv(path: Path, out: RawReturns, name: str | None = None) -> None:
     except ValueError as exc:
         out.problems.append(f"{path.name}: {exc}")
         return
+    first = text.split("\n", 1)[0]
+    for sep, word in ((";", "semicolons"), ("\t", "tabs")):
+        if sep in first and "," not in first:
+            shown = repr(first[:40]) + ("..." if len(first) > 40 else "")
+            out.problems.append(
+                f"{path.name}, row 1: {shown} is separated by {word} (expected commas: save "
+                "the file as CSV UTF-8 (comma delimited))"
+            )
+            return
     reader = csv.reader(io.StringIO(text, newline=""))
     try:
         grid = [(n, [c.strip() for c in row]) for n, row in enumerate(reader, start=1)]
@@ -211,7 +222,8 @@ def _from_grid(
         if extra:
             problems.append(
                 f"{source}, row {n}: {len(cells)} values but the header has {width} columns "
-                f"(extra values {', '.join(repr(c) for c in extra)})"
+                f"(extra values {', '.join(repr(c) for c in extra)}; expected {width}: a value "
+                'with a comma must be in quotes, e.g. "£1,234.5")'
             )
     first: dict[str, int] = {}
     for i, col in enumerate(header):
@@ -243,7 +255,10 @@ def _cell_text(value: object, is_date: bool) -> str:
     if isinstance(value, int):
         return str(value)
     if isinstance(value, float):
-        # The shortest text that parses back to the same float, never in e-notation.
+        # Excel keeps 15 significant digits: a formula's 0.7+0.2 is saved as
+        # 0.8999999999999999 but is 0.9 to its user. Then the shortest text that parses back
+        # to that float, never in e-notation.
+        value = float(f"{value:.{EXCEL_DIGITS}g}")
         return str(np.format_float_positional(value, unique=True, trim="-"))
     return str(value).strip()
 
@@ -310,7 +325,9 @@ def _merged_problems(ws: Any, source: str, problems: list[str]) -> None:
             if rng.min_row == rng.max_row
             else f"rows {rng.min_row}-{rng.max_row}"
         )
+        text = _cell_text(ws.cell(row=rng.min_row, column=rng.min_col).value, False)
+        holding = f" holding {text!r}" if text else ""
         problems.append(
-            f"{source}, {rows}: merged {what} {rng.coord} (expected one "
+            f"{source}, {rows}: merged {what} {rng.coord}{holding} (expected one "
             f"{'column name' if rng.min_row == 1 else 'value'} per cell: unmerge them)"
         )

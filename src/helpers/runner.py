@@ -377,6 +377,16 @@ class _Progress:
         self.bar.update(1)
 
 
+def _validate_returns(params: PeriodParams, dirs: Dirs) -> None:
+    """Validate the period's returns (and build its processed layer); ValidationError if bad."""
+    build_processed(
+        params.period,
+        raw_dir=params.raw_dir,
+        processed_dir=params.processed_dir,
+        reference_dir=dirs.reference,
+    )
+
+
 def _prepare(params: PeriodParams, dirs: Dirs, force: bool) -> Plan:
     build_processed(
         params.period,
@@ -470,6 +480,8 @@ def reports_command(
         raise ParameterError(f"--jobs must be at least 1, not {jobs}")
     dirs = dirs or Dirs()
     all_params = [load_params(f, dirs) for f in select_params(periods, dirs)]
+    for params in all_params:  # refuse bad returns before anything is written under outputs/
+        _validate_returns(params, dirs)
     workers = jobs or os.cpu_count() or 1
     started = now()
     stamp = time.strftime("%Y%m%d-%H%M%S")

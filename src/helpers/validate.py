@@ -508,7 +508,8 @@ def _check_parts_add_up(ctx: _Context) -> None:
             continue
         where = _rows_text(sorted(int(r) for r in mine.index)) if len(mine) else "no rows"
         ctx.problems.append(
-            f"{vd.raw.source}, {where}: the variance drivers of {ctx.describe(code)} add up "
+            f"{vd.raw.source}, {where}, column amount_gbp_m: the variance drivers of "
+            f"{ctx.describe(code)} add up "
             f"to {_fmt(total)} but its variance to plan is {_fmt(variance)} "
             f"({fp.raw.source}, row {row}, {end}: forecast_outturn_gbp_m "
             f"{_fmt(pos['forecast_outturn_gbp_m'])} − annual_plan_gbp_m "

@@ -1,0 +1,144 @@
+"""A bad params file is refused, one line per problem naming the key, value and expectation."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from kit_project import make_project
+
+from helpers.errors import ParameterError
+from helpers.params import Dirs, load_params
+
+PERIOD = "2011-12-Q1"
+SHOWN = f"params/{PERIOD}.yaml"
+
+
+@pytest.fixture(scope="module")
+def project(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return make_project(tmp_path_factory.mktemp("params"), periods=(PERIOD,))
+
+
+def _refusal(project: Path, change: Callable[[dict[str, Any]], None], name: str = PERIOD) -> str:
+    """Write a changed copy of the period's params file and return the refusal's message."""
+    spec = yaml.safe_load((project / "params" / f"{PERIOD}.yaml").read_text(encoding="utf-8"))
+    change(spec)
+    path = project / "params" / "changed" / f"{name}.yaml"
+    path.parent.mkdir(exist_ok=True)
+    path.write_text(yaml.safe_dump(spec), encoding="utf-8")
+    with pytest.raises(ParameterError) as caught:
+        load_params(path, Dirs.under(project))
+    return str(caught.value)
+
+
+def _options(family: str, **options: object) -> Callable[[dict[str, Any]], None]:
+    return lambda spec: spec["families"][family]["options"].update(options)
+
+
+def test_the_unedited_params_file_loads(project: Path) -> None:
+    params = load_params(project / "params" / f"{PERIOD}.yaml", Dirs.under(project))
+    assert params.families["provider_shortfall"].options == {"threshold_pct": 1.0}
+
+
+def test_an_option_of_the_wrong_type_is_a_message_not_a_crash(project: Path) -> None:
+    message = _refusal(project, _options("provider_shortfall", threshold_pct="high"))
+    assert message == (
+        f"params/changed/{PERIOD}.yaml: families.provider_shortfall.options.threshold_pct: "
+        "expected float, got str 'high'"
+    )
+
+
+def test_an_unknown_key_lists_the_keys_allowed(project: Path) -> None:
+    message = _refusal(project, lambda spec: spec.update(threshold=2.0))
+    assert message.endswith(
+        "threshold: unknown key (got 2.0; expected only the keys period, returns_dir, families)"
+    )
+    message = _refusal(project, lambda spec: spec["families"]["pct_support_needs"].update(org=1))
+    assert message.endswith(
+        "families.pct_support_needs.org: unknown key (got 1; expected only the keys orgs, options)"
+    )
+
+
+def test_a_missing_key_says_so(project: Path) -> None:
+    message = _refusal(project, lambda spec: spec.pop("families"))
+    assert message.endswith("families: missing (expected a value for families)")
+
+
+@pytest.mark.parametrize(
+    ("orgs", "line"),
+    [
+        (
+            "5C9",
+            "orgs: expected 'all' or a list of organisation codes, e.g. [Q36, RF4] (got '5C9')",
+        ),
+        ({"a": 1}, "orgs: expected 'all' or a list of organisation codes, e.g. [Q36, RF4]"),
+        (["Q36", 5], "orgs[1]: Input should be a valid string (got 5)"),
+    ],
+)
+def test_orgs_that_are_not_all_or_a_list_of_codes_give_one_line(
+    project: Path, orgs: object, line: str
+) -> None:
+    message = _refusal(
+        project, lambda spec: spec["families"]["pct_support_needs"].update(orgs=orgs)
+    )
+    assert len(message.splitlines()) == 1, message
+    assert f"families.pct_support_needs.{line}" in message
+
+
+def test_a_period_without_returns_says_where_they_were_expected(project: Path) -> None:
+    message = _refusal(project, lambda spec: spec.update(period="2011-12-Q2"), name="2011-12-Q2")
+    assert message == (
+        "params/changed/2011-12-Q2.yaml: returns_dir: no returns for 2011-12-Q2: the folder "
+        "data/raw/2011-12-Q2 does not exist (expected the period's returns in "
+        "data/raw/2011-12-Q2/ as CSV files or one returns.xlsx, or a returns_dir that holds them)"
+    )
+
+
+@pytest.mark.parametrize("code", ["../../x", "RAL/..", "ral", "R AL", "", "Q36\n"])
+def test_an_org_code_that_is_not_letters_and_digits_is_refused(project: Path, code: str) -> None:
+    message = _refusal(
+        project, lambda spec: spec["families"]["provider_shortfall"].update(orgs=["Q36", code])
+    )
+    assert message == (
+        f"params/changed/{PERIOD}.yaml: families.provider_shortfall.orgs[1]: {code!r} is not "
+        "an organisation code (expected capital letters and digits only, e.g. Q36, RF4 or 5C9)"
+    )
+
+
+def test_a_reference_code_that_could_reach_a_path_is_refused(tmp_path: Path) -> None:
+    root = make_project(tmp_path, periods=(PERIOD,))
+    orgs = root / "data" / "reference" / "organisations.csv"
+    orgs.write_text(orgs.read_text(encoding="utf-8").replace("\nRAL,", "\n../../x,"), "utf-8")
+    with pytest.raises(ParameterError) as caught:
+        load_params(root / "params" / f"{PERIOD}.yaml", Dirs.under(root))
+    assert str(caught.value) == (
+        f"{SHOWN}: families.provider_shortfall.orgs: all includes '../../x' from "
+        "data/reference/organisations.csv, which is not an organisation code (expected capital "
+        "letters and digits only, e.g. Q36, RF4 or 5C9)"
+    )
+
+
+def test_a_yaml_syntax_error_is_one_line_with_its_place(project: Path) -> None:
+    path = project / "params" / "changed" / f"{PERIOD}.yaml"
+    path.parent.mkdir(exist_ok=True)
+    path.write_text(f"period: {PERIOD}\nfamilies: {{a: [1, 2}}\n", encoding="utf-8")
+    with pytest.raises(ParameterError) as caught:
+        load_params(path, Dirs.under(project))
+    assert str(caught.value) == (
+        f"params/changed/{PERIOD}.yaml, line 2, column 20: not valid YAML: expected ',' or ']', "
+        "but got '}' (while parsing a flow sequence at line 2, column 15)"
+    )
+
+
+def test_a_duplicate_key_is_refused_with_its_place(project: Path) -> None:
+    path = project / "params" / "changed" / f"{PERIOD}.yaml"
+    path.parent.mkdir(exist_ok=True)
+    path.write_text(f"period: {PERIOD}\nperiod: {PERIOD}\nfamilies: {{}}\n", encoding="utf-8")
+    with pytest.raises(ParameterError) as caught:
+        load_params(path, Dirs.under(project))
+    assert str(caught.value) == (
+        f"params/changed/{PERIOD}.yaml, line 2, column 1: not valid YAML: duplicate key 'period'"
+    )
