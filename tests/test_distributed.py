@@ -21,7 +21,7 @@ from dask_cluster import Cluster, local_cluster
 from kit_project import kit_env, make_project, run_kit
 
 from helpers import runner
-from helpers.distributed import ClusterError, require_distributed
+from helpers.distributed import ClusterError, differences, require_distributed
 
 Q1 = "2011-12-Q1"
 M10 = "2010-11-M10"
@@ -164,6 +164,34 @@ def test_report_whose_workers_keep_dying_is_retried_once_then_failed(
     assert not (project / "outputs" / M10 / ".state" / "provider_shortfall" / "RAL.json").exists()
     assert leftovers(project) == ([], [])
     assert cluster.alive()  # the nannies restarted their workers
+
+
+@pytest.mark.slow
+def test_workers_that_see_another_project_are_refused_before_any_report(
+    cluster: Cluster, tmp_path: Path
+) -> None:
+    other = reduced_project(tmp_path / "other")  # the workers' NHS_KIT_ROOT is `project`
+    proc = run_kit(other, "reports", "--period", M10, "--scheduler", cluster.address())
+    assert proc.returncode == 2, proc.stderr[-3000:]
+    assert "cannot run this project's reports" in proc.stderr
+    assert f"project root is '{project_root(cluster)}', expected '{other.resolve()}'" in proc.stderr
+    assert not list((other / "outputs" / M10).glob("*/*.ipynb"))
+
+
+def project_root(cluster: Cluster) -> Path:
+    """The project root the cluster's workers were started with."""
+    return Path(cluster.env["NHS_KIT_ROOT"]).resolve()
+
+
+def test_differences_name_what_a_worker_lacks() -> None:
+    mine = {"project root": "/srv/kit", "helper code": "a", "python": "3.11.9"}
+    mine["packages"] = ["pandas==3.1.1", "papermill==2.7.0"]
+    theirs = {**mine, "python": "3.11.4", "packages": ["pandas==3.0.0", "papermill==2.7.0"]}
+    assert differences(mine, theirs) == [
+        "python is '3.11.4', expected '3.11.9'",
+        "installed packages differ from this machine's (-pandas==3.1.1, +pandas==3.0.0)",
+    ]
+    assert differences(mine, dict(mine)) == []
 
 
 def test_scheduler_without_dask_installed_says_how_to_install(

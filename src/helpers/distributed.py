@@ -113,10 +113,17 @@ def check_workers(client: Any, address: str) -> None:
         client.submit(environment, pure=False, workers=[w], allow_other_workers=True)
         for w in workers
     ]
+    try:
+        found = client.gather(asked)
+    except Exception as exc:  # e.g. the helper package cannot be imported there
+        raise ClusterError(
+            f"a Dask worker of {address} cannot run the kit's code ({type(exc).__name__}: "
+            f"{exc}); install the project and its `requirements.lock` on every worker"
+        ) from None
     mine = environment()
     problems = [
         f"worker {theirs.get('worker', worker)}: {line}"
-        for worker, theirs in zip(workers, client.gather(asked), strict=True)
+        for worker, theirs in zip(workers, found, strict=True)
         for line in differences(mine, theirs)
     ]
     if problems:

@@ -10,7 +10,8 @@ one report (papermill, then HTML, then files moved into place, the stamp last); 
 picklable :class:`~helpers.plan.Job` and returns a picklable :class:`JobResult`, so any pool
 of workers can run it. A failed report keeps its executed notebook as ``<org>.failed.ipynb``
 and never touches the last good outputs. Ctrl-C or SIGTERM cancels pending reports, shuts
-running kernels down and removes temporary files.
+running kernels down and removes temporary files. With ``scheduler`` the same jobs go to a
+Dask cluster's workers instead (:mod:`helpers.distributed`).
 """
 
 from __future__ import annotations
