@@ -32,8 +32,8 @@ venv: $(STAMP)
 ## Re-pin every dependency into requirements.lock (needs network to the package index)
 lock: $(STAMP)
 	$(PY) -m pip install --quiet uv
-	$(VENV)/bin/uv pip compile pyproject.toml --extra dev --generate-hashes --python-version 3.11 \
-		--python-platform x86_64-unknown-linux-gnu -o requirements.lock
+	$(VENV)/bin/uv pip compile pyproject.toml --extra dev --extra distributed --generate-hashes \
+		--python-version 3.11 --python-platform x86_64-unknown-linux-gnu -o requirements.lock
 
 ## Lint and format-check with ruff, type-check src/ with mypy
 lint: $(STAMP)

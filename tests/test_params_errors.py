@@ -54,7 +54,8 @@ def test_an_option_of_the_wrong_type_is_a_message_not_a_crash(project: Path) -> 
 def test_an_unknown_key_lists_the_keys_allowed(project: Path) -> None:
     message = _refusal(project, lambda spec: spec.update(threshold=2.0))
     assert message.endswith(
-        "threshold: unknown key (got 2.0; expected only the keys period, returns_dir, cell_timeout, families)"
+        "threshold: unknown key (got 2.0; expected only the keys period, returns_dir, "
+        "cell_timeout, families)"
     )
     message = _refusal(project, lambda spec: spec["families"]["pct_support_needs"].update(org=1))
     assert message.endswith(

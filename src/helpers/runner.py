@@ -10,7 +10,8 @@ one report (papermill, then HTML, then files moved into place, the stamp last); 
 picklable :class:`~helpers.plan.Job` and returns a picklable :class:`JobResult`, so any pool
 of workers can run it. A failed report keeps its executed notebook as ``<org>.failed.ipynb``
 and never touches the last good outputs. Ctrl-C or SIGTERM cancels pending reports, shuts
-running kernels down and removes temporary files.
+running kernels down and removes temporary files. With ``scheduler`` the same jobs go to a
+Dask cluster's workers instead (:mod:`helpers.distributed`).
 """
 
 from __future__ import annotations
@@ -143,6 +144,14 @@ def _keep_failed(job: Job, tmp_nb: Path, started: str) -> None:
     tmp_nb.replace(job.failed)
 
 
+def temp_paths(job: Job) -> tuple[Path, Path]:
+    """Where a run of ``job`` writes its notebook and HTML before moving them into place."""
+    return (
+        job.output_dir / f".{job.org_code}.tmp.ipynb",  # papermill wants .ipynb
+        job.output_dir / f".{job.org_code}.tmp.html",
+    )
+
+
 def run_job(job: Job) -> JobResult:
     """Execute one report with papermill, write its HTML, move both into place, stamp it."""
     import nbformat
@@ -155,8 +164,7 @@ def run_job(job: Job) -> JobResult:
     t0 = time.monotonic()
     started = now()
     job.output_dir.mkdir(parents=True, exist_ok=True)
-    tmp_nb = job.output_dir / f".{job.org_code}.tmp.ipynb"  # papermill wants .ipynb
-    tmp_html = job.output_dir / f".{job.org_code}.tmp.html"
+    tmp_nb, tmp_html = temp_paths(job)
     _running.add(job.name)
     engine.forget()
     try:
@@ -413,8 +421,14 @@ def _say(text: str) -> None:
     print(text, file=sys.stderr, flush=True)
 
 
-def _run(plans: list[Plan], workers: int, dirs: Dirs, logs: dict[str, IO[str]]) -> _Progress:
-    """Run every stale job of every plan in one pool; KeyboardInterrupt if stopped."""
+def _run(
+    plans: list[Plan],
+    workers: int,
+    dirs: Dirs,
+    logs: dict[str, IO[str]],
+    scheduler: str | None = None,
+) -> _Progress:
+    """Run every stale job of every plan in one pool (or on Dask); KeyboardInterrupt if stopped."""
     to_run = [j for p in plans for j in p.to_run]
     if to_run:  # imported once here, inherited by the forked workers (not needed for a no-op)
         import nbconvert  # noqa: F401
@@ -426,11 +440,18 @@ def _run(plans: list[Plan], workers: int, dirs: Dirs, logs: dict[str, IO[str]]) 
             f"{len(plan.to_run)} to run"
         )
         _say(line)
-        _note(logs[plan.period], f"{dirs.show(plan.params.source)}: {line} ({workers} workers)")
+        where = f"Dask scheduler {scheduler}" if scheduler else f"{workers} workers"
+        _note(logs[plan.period], f"{dirs.show(plan.params.source)}: {line} ({where})")
     progress = _Progress(plans, logs)
     try:
-        with _terminate_as_interrupt(), _warm_kernels(bool(to_run)):
-            run_jobs(to_run, workers, progress)
+        with _terminate_as_interrupt():
+            if scheduler:
+                from helpers.distributed import run_jobs_dask
+
+                run_jobs_dask(to_run, scheduler, progress)
+            else:
+                with _warm_kernels(bool(to_run)):
+                    run_jobs(to_run, workers, progress)
     finally:
         progress.bar.close()
     return progress
@@ -475,7 +496,11 @@ def reports_command(
 ) -> int:
     """Run every stale report of the periods; 0 if all are good, 1 if any failed, 130 if stopped."""
     if scheduler:
-        raise ParameterError("--scheduler (running reports on Dask) is not supported yet")
+        from helpers.distributed import require_distributed
+
+        require_distributed()
+        if jobs is not None:
+            raise ParameterError("--jobs with --scheduler: the cluster's workers set parallelism")
     if jobs is not None and jobs < 1:
         raise ParameterError(f"--jobs must be at least 1, not {jobs}")
     dirs = dirs or Dirs()
@@ -491,7 +516,7 @@ def reports_command(
         plans = [_prepare(p, dirs, force) for p in all_params]
         logs = {plan.period: _open_log(plan, stamp, stack) for plan in plans}
         try:
-            progress = _run(plans, workers, dirs, logs)
+            progress = _run(plans, workers, dirs, logs, scheduler)
         except KeyboardInterrupt:
             for fh in logs.values():
                 _note(fh, "interrupted: pending reports cancelled, running ones stopped")
