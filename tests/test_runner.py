@@ -19,11 +19,14 @@ from pathlib import Path
 
 import nbformat
 import pandas as pd
+import papermill
 import psutil
 import pytest
 from kit_project import kit_env, make_project, run_kit, tree_hashes
 
+from helpers import engine, runner
 from helpers.params import Dirs
+from helpers.plan import Job
 from helpers.runner import period_lock
 
 PERIOD = "2011-12-Q1"
@@ -333,3 +336,55 @@ def test_a_second_run_of_the_same_period_refuses_while_the_first_holds_the_lock(
     assert f"another run of {PERIOD} is in progress" in proc.stderr
     assert "outputs/2011-12-Q1/.lock" in proc.stderr
     assert {k: v for k, v in held.items() if k != f"{PERIOD}/.lock"} == before
+
+
+# --- a kernel that fails to start -----------------------------------------------------------
+
+
+def _job(tmp_path: Path) -> Job:
+    return Job(
+        period=PERIOD,
+        family="regional_outturn",
+        org_code="Q36",
+        parameters={},
+        notebook=tmp_path / "n.ipynb",
+        output_dir=tmp_path,
+        stamp=tmp_path / "stamp.json",
+        fingerprint="",
+        title="",
+    )
+
+
+def test_a_kernel_that_fails_to_start_is_started_once_more(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    calls: list[str] = []
+
+    def flaky(*args: object, **kwargs: object) -> str:
+        calls.append("call")
+        if len(calls) == 1:
+            raise RuntimeError("Kernel didn't respond in 60 seconds")
+        return "executed"
+
+    monkeypatch.setattr(papermill, "execute_notebook", flaky)
+    assert runner._execute(_job(tmp_path), tmp_path / "out.ipynb") == "executed"
+    assert len(calls) == 2
+
+
+def test_a_report_that_failed_mid_cell_is_not_rerun(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    calls: list[str] = []
+
+    def dies_mid_cell(*args: object, **kwargs: object) -> str:
+        calls.append("call")
+        nb = nbformat.v4.new_notebook()  # type: ignore[no-untyped-call]
+        nb.cells.append(nbformat.v4.new_code_cell("x = 1"))  # type: ignore[no-untyped-call]
+        nb.cells[0].metadata["papermill"] = {"start_time": "2011-07-01T00:00:00"}
+        engine._last.notebook = nb
+        raise RuntimeError("Kernel died")
+
+    monkeypatch.setattr(papermill, "execute_notebook", dies_mid_cell)
+    with pytest.raises(RuntimeError, match="Kernel died"):
+        runner._execute(_job(tmp_path), tmp_path / "out.ipynb")
+    assert len(calls) == 1

@@ -62,6 +62,7 @@ class JobResult:
     seconds: float
     error: str = ""  # one line: the failing cell and its exception
     details: str = ""  # the traceback, for the log
+    kept: str = ""  # where the failed run's executed notebook was kept, if anywhere
 
 
 # --- one job --------------------------------------------------------------------------------
@@ -128,7 +129,7 @@ def _signals_deferred() -> Iterator[None]:
         signal.pthread_sigmask(signal.SIG_SETMASK, old)
 
 
-def _keep_failed(job: Job, tmp_nb: Path, started: str) -> None:
+def _keep_failed(job: Job, tmp_nb: Path, started: str) -> bool:
     """Keep the failed run's executed cells as ``<org>.failed.ipynb`` (never the good file)."""
     import nbformat
 
@@ -137,11 +138,12 @@ def _keep_failed(job: Job, tmp_nb: Path, started: str) -> None:
     nb = engine.partial_notebook()
     if nb is None:
         if not tmp_nb.is_file():
-            return
+            return False
         nb = nbformat.read(tmp_nb, as_version=4)  # type: ignore[no-untyped-call]
     _mark_provenance(nb, job, started)
     nbformat.write(nb, tmp_nb)  # type: ignore[no-untyped-call]
     tmp_nb.replace(job.failed)
+    return True
 
 
 def temp_paths(job: Job) -> tuple[Path, Path]:
@@ -152,24 +154,34 @@ def temp_paths(job: Job) -> tuple[Path, Path]:
     )
 
 
-def run_job(job: Job) -> JobResult:
-    """Execute one report with papermill, write its HTML, move both into place, stamp it."""
-    import nbformat
+def _kernel_never_ran(exc: BaseException) -> bool:
+    """Whether a run failed before its kernel executed any cell (e.g. a port clash at start)."""
+    from papermill.exceptions import PapermillExecutionError
+
+    from helpers import engine
+
+    if isinstance(exc, PapermillExecutionError | KeyboardInterrupt):
+        return False
+    nb = engine.partial_notebook()
+    cells = nb.cells if nb is not None else []
+    return not any(c.get("metadata", {}).get("papermill", {}).get("start_time") for c in cells)
+
+
+def _execute(job: Job, tmp_nb: Path) -> Any:
+    """papermill in a fresh kernel; a kernel that fails to start is started once more.
+
+    jupyter_client picks free ports just before the kernel binds them, so under load two
+    kernels starting at once can clash (``ZMQError: Address already in use``); no cell has run
+    then, so a second attempt is safe.
+    """
     import papermill
 
     from helpers import engine
 
-    if _stopping.is_set():
-        raise KeyboardInterrupt("the run is stopping")
-    t0 = time.monotonic()
-    started = now()
-    job.output_dir.mkdir(parents=True, exist_ok=True)
-    tmp_nb, tmp_html = temp_paths(job)
-    _running.add(job.name)
-    engine.forget()
-    try:
+    for attempt in (1, 2):
+        engine.forget()
         try:
-            nb = papermill.execute_notebook(
+            return papermill.execute_notebook(
                 job.notebook,
                 tmp_nb,
                 parameters=job.parameters,
@@ -183,13 +195,36 @@ def run_job(job: Job) -> JobResult:
                 execution_timeout=job.cell_timeout,
                 engine_name=engine.ENGINE_NAME,
             )
+        except Exception as exc:
+            if attempt == 2 or _stopping.is_set() or not _kernel_never_ran(exc):
+                raise
+            log.warning("%s: the kernel did not start (%s); starting another", job.name, exc)
+            tmp_nb.unlink(missing_ok=True)
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+def run_job(job: Job) -> JobResult:
+    """Execute one report with papermill, write its HTML, move both into place, stamp it."""
+    import nbformat
+
+    if _stopping.is_set():
+        raise KeyboardInterrupt("the run is stopping")
+    t0 = time.monotonic()
+    started = now()
+    job.output_dir.mkdir(parents=True, exist_ok=True)
+    tmp_nb, tmp_html = temp_paths(job)
+    _running.add(job.name)
+    try:
+        try:
+            nb = _execute(job, tmp_nb)
             _mark_provenance(nb, job, started)
             nbformat.write(nb, tmp_nb)  # type: ignore[no-untyped-call]
             write_atomic(tmp_html, notebook_html(nb, job.title))
         except Exception as exc:
             error, details = _failure(exc)
-            _keep_failed(job, tmp_nb, started)
-            return JobResult(job.name, False, time.monotonic() - t0, error, details)
+            kept = _keep_failed(job, tmp_nb, started)
+            shown = f"outputs/{job.period}/{job.family}/{job.failed.name}" if kept else ""
+            return JobResult(job.name, False, time.monotonic() - t0, error, details, shown)
         stamp = {"fingerprint": job.fingerprint, "started": started, "finished": now()}
         with _signals_deferred():
             tmp_nb.replace(job.ipynb)
@@ -410,9 +445,9 @@ def _summary(progress: _Progress) -> int:
         return 0
     lines = [f"{len(progress.failed)} report(s) failed:"]
     for name, result in sorted(progress.failed.items()):
-        period, family, org = name.split("/")
         lines.append(f"  {name}: {result.error}")
-        lines.append(f"    kept: outputs/{period}/{family}/{org}.failed.ipynb")
+        if result.kept:
+            lines.append(f"    kept: {result.kept}")
     print("\n".join(lines), file=sys.stderr)
     return 1
 
