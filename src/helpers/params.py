@@ -215,24 +215,36 @@ class NotebookParameter:
 def notebook_parameters(notebook: Path, cache_dir: Path | None = None) -> list[NotebookParameter]:
     """The notebook's declared parameters, in cell order, as papermill inspects them.
 
-    The answer is kept in ``cache_dir`` under the notebook's SHA-256, so a run that finds
-    every report up to date never imports papermill (about 1.5 s of start-up).
+    An answer kept by :func:`remember_parameters` in ``cache_dir`` (under the notebook's
+    SHA-256) is used instead, so a run that finds every report up to date never imports
+    papermill (about 1.5 s of start-up).
     """
-    content = notebook.read_bytes()
-    digest = hashlib.sha256(content).hexdigest()
-    cached = cache_dir / f"{digest}.json" if cache_dir else None
+    cached = _cache_entry(notebook, cache_dir)
     if cached is not None and cached.is_file():
         try:
             return [NotebookParameter(n, t) for n, t in json.loads(cached.read_text("utf-8"))]
         except (ValueError, TypeError):
             pass  # a damaged cache entry: inspect again
-    found = _inspect(notebook.resolve(), digest)
-    if cached is not None:
-        cached.parent.mkdir(parents=True, exist_ok=True)
-        tmp = cached.with_suffix(f".{os.getpid()}.tmp")
-        tmp.write_text(json.dumps([[p.name, p.type_name] for p in found]), "utf-8")
-        tmp.replace(cached)
-    return found
+    return _inspect(notebook.resolve(), hashlib.sha256(notebook.read_bytes()).hexdigest())
+
+
+def remember_parameters(
+    notebook: Path, found: list[NotebookParameter], cache_dir: Path | None
+) -> None:
+    """Keep a notebook's inspected parameters for the next run (atomically; once valid)."""
+    cached = _cache_entry(notebook, cache_dir)
+    if cached is None or cached.is_file():
+        return
+    cached.parent.mkdir(parents=True, exist_ok=True)
+    tmp = cached.with_suffix(f".{os.getpid()}.tmp")
+    tmp.write_text(json.dumps([[p.name, p.type_name] for p in found]), "utf-8")
+    tmp.replace(cached)
+
+
+def _cache_entry(notebook: Path, cache_dir: Path | None) -> Path | None:
+    if cache_dir is None:
+        return None
+    return cache_dir / f"{hashlib.sha256(notebook.read_bytes()).hexdigest()}.json"
 
 
 @cache
@@ -396,6 +408,8 @@ def load_params(path: Path, dirs: Dirs | None = None) -> PeriodParams:
     ref = load_reference(dirs.reference)
     problems: list[str] = []
     families: dict[str, FamilyRun] = {}
+    declared_by: dict[str, list[NotebookParameter]] = {}
+    cache_dir = dirs.processed / ".notebook-parameters"
     for family, fam in spec.families.items():
         key = f"families.{family}"
         notebook = dirs.notebooks / f"{family}.ipynb"
@@ -403,7 +417,7 @@ def load_params(path: Path, dirs: Dirs | None = None) -> PeriodParams:
             known = ", ".join(sorted(p.stem for p in dirs.notebooks.glob("*.ipynb")))
             problems.append(f"{key}: unknown report family (the notebooks are {known})")
             continue
-        declared = notebook_parameters(notebook, dirs.processed / ".notebook-parameters")
+        declared = declared_by[family] = notebook_parameters(notebook, cache_dir)
         option_problems = _check_options(fam, declared, key)
         problems += option_problems
         try:
@@ -421,6 +435,8 @@ def load_params(path: Path, dirs: Dirs | None = None) -> PeriodParams:
         families[family] = FamilyRun(family, notebook, orgs, options)
     if problems:
         raise fail(problems)
+    for run in families.values():  # only a valid params file leaves anything behind
+        remember_parameters(run.notebook, declared_by[run.family], cache_dir)
     return PeriodParams(
         path, period, spec.returns_dir, raw_dir, processed_dir, families, spec.cell_timeout
     )
