@@ -351,6 +351,27 @@ def manifest(
     }
 
 
+def exports_current(plan: Plan, dirs: Dirs) -> bool:
+    """Whether the period's pages already describe exactly these good reports (no rewrite)."""
+    pages = [plan.output_dir / n for n in ("figures.csv", "index.html")] + [
+        dirs.outputs / "index.html"
+    ]
+    try:
+        written = json.loads((plan.output_dir / "manifest.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False
+    recorded = {
+        (r.get("family"), r.get("org_code"), r.get("fingerprint"), r.get("status"))
+        for r in written.get("reports", [])
+    }
+    wanted = {(j.family, j.org_code, j.fingerprint, "ok") for j in plan.jobs}
+    return (
+        all(p.is_file() for p in pages)
+        and recorded == wanted
+        and len(good_jobs(plan)) == len(plan.jobs)
+    )
+
+
 def export_period(
     plan: Plan, dirs: Dirs, failed: set[str], started: str, finished: str | None = None
 ) -> None:

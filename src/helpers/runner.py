@@ -36,7 +36,14 @@ from typing import IO, Any
 from tqdm import tqdm
 
 from helpers.errors import LockError, ParameterError
-from helpers.export import export_period, notebook_html, now, provenance, write_atomic
+from helpers.export import (
+    export_period,
+    exports_current,
+    notebook_html,
+    now,
+    provenance,
+    write_atomic,
+)
 from helpers.forkserver import ENV_VAR as FORK_SERVER_VAR
 from helpers.forkserver import running_fork_server
 from helpers.params import Dirs, PeriodParams, load_params, params_files
@@ -559,7 +566,8 @@ def reports_command(
             return INTERRUPTED
         for plan in plans:
             failed = {n for n in progress.failed if n.startswith(plan.period + "/")}
-            export_period(plan, dirs, failed, started)
+            if plan.to_run or not exports_current(plan, dirs):
+                export_period(plan, dirs, failed, started)
             _note(logs[plan.period], f"finished: {len(failed)} failed")
             _say(f"{plan.period}: {len(failed)} failed; {dirs.show(plan.output_dir)}/index.html")
     return _summary(progress)
