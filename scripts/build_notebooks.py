@@ -19,13 +19,11 @@ from typing import Any
 
 import nbformat
 
+from helpers.kernelspec import DISPLAY_NAME, KERNEL_NAME
+from helpers.report import THRESHOLD_FAMILIES
+
 NOTEBOOKS_DIR = Path(__file__).resolve().parents[1] / "notebooks"
-KERNELSPEC = {
-    "name": "nhs-kit",
-    "display_name": "NHS finance kit (Python 3.11)",
-    "language": "python",
-}
-THRESHOLD_FAMILIES = ("regional_outturn", "provider_shortfall")
+KERNELSPEC = {"name": KERNEL_NAME, "display_name": DISPLAY_NAME, "language": "python"}
 ORG_HELP = {
     "regional_outturn": "NHS London (Q36) or a PCT cluster (NCL, INEL, ONEL, NWL, SEL, SWL)",
     "provider_shortfall": "NHS London (Q36: all NHS trusts) or one NHS trust, e.g. RF4",

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -10,12 +9,12 @@ import pytest
 from fixtures_returns import ReturnsKit
 from kit_project import make_project, run_kit
 
-from helpers.forkserver import ENV_VAR, running_fork_server
+from helpers.forkserver import warm_kernels
 
 
 # --- warm kernels for every test session ----------------------------------------------------
 @pytest.fixture(scope="session", autouse=True)
-def warm_kernels(request: pytest.FixtureRequest) -> Iterator[None]:
+def warm_kernel_server(request: pytest.FixtureRequest) -> Iterator[None]:
     """Kernels started on ``nhs-kit`` in this session (papermill, nbval) fork from a warm server.
 
     Outputs are the same as a launched kernel's (tests/test_forkserver.py proves it); only the
@@ -24,15 +23,8 @@ def warm_kernels(request: pytest.FixtureRequest) -> Iterator[None]:
     """
     items = request.session.items
     wanted = any(i.get_closest_marker("slow") or i.path.suffix == ".ipynb" for i in items)
-    if not wanted or os.environ.get("NHS_KIT_FORK", "1") == "0":
+    with warm_kernels(wanted):
         yield
-        return
-    with running_fork_server() as socket_path:
-        os.environ[ENV_VAR] = socket_path
-        try:
-            yield
-        finally:
-            os.environ.pop(ENV_VAR, None)
 
 
 # --- returns, validation and the processed layer (tests/fixtures_returns.py) --------------

@@ -39,6 +39,17 @@ def partial_notebook() -> Any | None:
     return getattr(_last, "notebook", None)
 
 
+def started_cells() -> list[tuple[int, Any]]:
+    """(index, cell) of every cell papermill started in the remembered notebook, in order."""
+    nb = partial_notebook()
+    cells = nb.cells if nb is not None else []
+    return [
+        (i, c)
+        for i, c in enumerate(cells)
+        if c.get("metadata", {}).get("papermill", {}).get("start_time")
+    ]
+
+
 def forget() -> None:
     """Drop the remembered notebook (before the next run)."""
     _last.notebook = None

@@ -39,6 +39,8 @@ from typing import Any
 from helpers.errors import KitError
 
 ENV_VAR = "NHS_KIT_FORK_SERVER"
+#: Set to 0 to start every kernel from scratch instead of forking it from a warm server.
+SWITCH_VAR = "NHS_KIT_FORK"
 INLINE_BACKEND = "module://matplotlib_inline.backend_inline"
 #: Imported once by the server, in this order; a module that fails to import is skipped.
 #: ``matplotlib_inline`` is left out on purpose (and unloaded if something pulls it in):
@@ -169,6 +171,34 @@ def running_fork_server(socket_path: str | None = None, timeout: float = 60) -> 
         stack.callback(_stop, server)
         _wait_ready(server, socket_path, timeout)
         yield socket_path
+
+
+@contextlib.contextmanager
+def warm_kernels(wanted: bool = True) -> Iterator[None]:
+    """Run a fork server for the block and point this process's kernels (and its children's) at it.
+
+    Each kernel is still a fresh process used once; with ``wanted`` false, ``NHS_KIT_FORK=0``,
+    off Linux or when the server fails to start, kernels start from scratch as usual.
+    """
+    if not wanted or os.environ.get(SWITCH_VAR, "1") == "0" or sys.platform != "linux":
+        yield
+        return
+    with contextlib.ExitStack() as stack:
+        try:
+            socket_path = stack.enter_context(running_fork_server())
+        except ForkServerError as exc:
+            log.warning("%s; starting kernels from scratch", exc)
+            yield
+            return
+        previous = os.environ.get(ENV_VAR)
+        os.environ[ENV_VAR] = socket_path  # processes forked or started from here inherit it
+        try:
+            yield
+        finally:
+            if previous is None:
+                os.environ.pop(ENV_VAR, None)
+            else:
+                os.environ[ENV_VAR] = previous
 
 
 def _wait_ready(server: subprocess.Popen[bytes], socket_path: str, timeout: float) -> None:

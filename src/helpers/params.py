@@ -219,20 +219,21 @@ def notebook_parameters(notebook: Path, cache_dir: Path | None = None) -> list[N
     SHA-256) is used instead, so a run that finds every report up to date never imports
     papermill (about 1.5 s of start-up).
     """
-    cached = _cache_entry(notebook, cache_dir)
+    digest = hashlib.sha256(notebook.read_bytes()).hexdigest()
+    cached = _cache_entry(digest, cache_dir)
     if cached is not None and cached.is_file():
         try:
             return [NotebookParameter(n, t) for n, t in json.loads(cached.read_text("utf-8"))]
         except (ValueError, TypeError):
             pass  # a damaged cache entry: inspect again
-    return _inspect(notebook.resolve(), hashlib.sha256(notebook.read_bytes()).hexdigest())
+    return _inspect(notebook.resolve(), digest)
 
 
 def remember_parameters(
     notebook: Path, found: list[NotebookParameter], cache_dir: Path | None
 ) -> None:
     """Keep a notebook's inspected parameters for the next run (atomically; once valid)."""
-    cached = _cache_entry(notebook, cache_dir)
+    cached = _cache_entry(hashlib.sha256(notebook.read_bytes()).hexdigest(), cache_dir)
     if cached is None or cached.is_file():
         return
     cached.parent.mkdir(parents=True, exist_ok=True)
@@ -241,10 +242,8 @@ def remember_parameters(
     tmp.replace(cached)
 
 
-def _cache_entry(notebook: Path, cache_dir: Path | None) -> Path | None:
-    if cache_dir is None:
-        return None
-    return cache_dir / f"{hashlib.sha256(notebook.read_bytes()).hexdigest()}.json"
+def _cache_entry(digest: str, cache_dir: Path | None) -> Path | None:
+    return cache_dir / f"{digest}.json" if cache_dir is not None else None
 
 
 @cache

@@ -44,8 +44,7 @@ from helpers.export import (
     provenance,
     write_atomic,
 )
-from helpers.forkserver import ENV_VAR as FORK_SERVER_VAR
-from helpers.forkserver import running_fork_server
+from helpers.forkserver import warm_kernels
 from helpers.params import Dirs, PeriodParams, load_params, params_files
 from helpers.periods import Period
 from helpers.plan import Job, Plan, build_plan, canonical_json
@@ -56,8 +55,6 @@ _ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 INTERRUPTED = 130
 #: Kernel command-line options: keep the kernel's own start-up warnings out of the terminal.
 KERNEL_ARGUMENTS = ["--IPKernelApp.log_level=ERROR"]
-#: Set to 0 to start every kernel from scratch instead of forking it from the warm server.
-FORK_SWITCH = "NHS_KIT_FORK"
 
 
 @dataclass(frozen=True)
@@ -99,12 +96,7 @@ def _last_started_cell() -> str:
     """The cell papermill last started in the notebook being executed ('' if unknown)."""
     from helpers import engine
 
-    nb = engine.partial_notebook()
-    started = [
-        (i, c)
-        for i, c in enumerate(nb.cells if nb is not None else [])
-        if c.get("metadata", {}).get("papermill", {}).get("start_time")
-    ]
+    started = engine.started_cells()
     if not started:
         return ""
     index, cell = started[-1]
@@ -142,11 +134,9 @@ def _keep_failed(job: Job, tmp_nb: Path, started: str) -> bool:
 
     from helpers import engine
 
-    nb = engine.partial_notebook()
-    if nb is None:
-        if not tmp_nb.is_file():
-            return False
-        nb = nbformat.read(tmp_nb, as_version=4)  # type: ignore[no-untyped-call]
+    nb = engine.partial_notebook()  # also holds papermill's error cell, if it added one
+    if nb is None:  # the kernel never got the notebook
+        return False
     _mark_provenance(nb, job, started)
     nbformat.write(nb, tmp_nb)  # type: ignore[no-untyped-call]
     tmp_nb.replace(job.failed)
@@ -169,9 +159,7 @@ def _kernel_never_ran(exc: BaseException) -> bool:
 
     if isinstance(exc, PapermillExecutionError | KeyboardInterrupt):
         return False
-    nb = engine.partial_notebook()
-    cells = nb.cells if nb is not None else []
-    return not any(c.get("metadata", {}).get("papermill", {}).get("start_time") for c in cells)
+    return not engine.started_cells()
 
 
 def _execute(job: Job, tmp_nb: Path) -> Any:
@@ -492,41 +480,11 @@ def _run(
 
                 run_jobs_dask(to_run, scheduler, progress)
             else:
-                with _warm_kernels(bool(to_run)):
+                with warm_kernels(bool(to_run)):
                     run_jobs(to_run, workers, progress)
     finally:
         progress.bar.close()
     return progress
-
-
-@contextlib.contextmanager
-def _warm_kernels(wanted: bool) -> Iterator[None]:
-    """Run the fork server while reports run, so kernels start with the imports done.
-
-    Each report still gets its own fresh kernel process (forked, used once, discarded);
-    ``NHS_KIT_FORK=0`` or a server that fails to start means kernels start from scratch.
-    """
-    if not wanted or os.environ.get(FORK_SWITCH, "1") == "0" or sys.platform != "linux":
-        yield
-        return
-    from helpers.forkserver import ForkServerError
-
-    with contextlib.ExitStack() as stack:
-        try:
-            socket_path = stack.enter_context(running_fork_server())
-        except ForkServerError as exc:
-            log.warning("%s; starting kernels from scratch", exc)
-            yield
-            return
-        previous = os.environ.get(FORK_SERVER_VAR)
-        os.environ[FORK_SERVER_VAR] = socket_path  # workers forked from here inherit it
-        try:
-            yield
-        finally:
-            if previous is None:
-                os.environ.pop(FORK_SERVER_VAR, None)
-            else:
-                os.environ[FORK_SERVER_VAR] = previous
 
 
 def reports_command(

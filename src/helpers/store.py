@@ -50,6 +50,21 @@ class PeriodData:
     milestones: pd.DataFrame  # empty, with its columns, when the period has no milestones
     reference: Reference
 
+    @classmethod
+    def from_tables(
+        cls, period: Period, frames: dict[str, pd.DataFrame], reference: Reference
+    ) -> PeriodData:
+        """The period's data from one frame per table (every name in ``TABLES``)."""
+        return cls(
+            period=period,
+            financial_position=frames["financial_position"],
+            sha_budgets=frames["sha_budgets"],
+            savings=frames["savings"],
+            variance_drivers=frames["variance_drivers"],
+            milestones=frames["milestones"],
+            reference=reference,
+        )
+
     @property
     def has_milestones(self) -> bool:
         """True when the period tracks QIPP milestones (from 2011-12)."""
@@ -236,15 +251,7 @@ def load_period(
             name: tidy_frame(name, pd.read_parquet(folder / f"{name}.parquet")) for name in TABLES
         }
     found = _inputs(p, raw_dir, reference_dir)["reference"]
-    return PeriodData(
-        period=p,
-        financial_position=frames["financial_position"],
-        sha_budgets=frames["sha_budgets"],
-        savings=frames["savings"],
-        variance_drivers=frames["variance_drivers"],
-        milestones=frames["milestones"],
-        reference=_reference(reference_dir, found),
-    )
+    return PeriodData.from_tables(p, frames, _reference(reference_dir, found))
 
 
 def available_periods(raw_dir: Path = RAW_DIR) -> list[Period]:

@@ -651,15 +651,7 @@ def validate_period(
         name: tidy_frame(name, tables[name].frame) if name in tables else empty_frame(name)
         for name in TABLES
     }
-    return PeriodData(
-        period=period,
-        financial_position=frames["financial_position"],
-        sha_budgets=frames["sha_budgets"],
-        savings=frames["savings"],
-        variance_drivers=frames["variance_drivers"],
-        milestones=frames["milestones"],
-        reference=ref,
-    )
+    return PeriodData.from_tables(period, frames, ref)
 
 
 def validate_command(periods: list[str] | None) -> int:
