@@ -186,3 +186,25 @@ def test_chart_text_records_the_plotted_data(m10: PeriodData) -> None:
     moved.loc[0, "variance_pct_of_turnover"] += 0.001
     assert charts.chart_data(charts.variance_ranking_chart(moved, 1.0, highlight="RF4")) != text
     assert charts.chart_data(charts.variance_ranking_chart(table, 2.0, highlight="RF4")) != text
+
+
+def test_ranking_charts_draw_at_most_the_limit_around_the_highlight(
+    m10: PeriodData, q1: PeriodData
+) -> None:
+    table = metrics.trust_shortfall(m10, 1.0)
+    ranked = table.sort_values(["variance_pct_of_turnover", "org_code"], kind="stable")
+    codes = ranked["org_code"].tolist()
+    subject = codes[len(codes) // 2]
+    fig = charts.variance_ranking_chart(table, 1.0, highlight=subject, limit=5)
+    shown = [t.get_text() for t in fig.axes[0].get_xticklabels()]
+    assert len(shown) == 5 and subject in shown and shown == codes[codes.index(subject) - 2 :][:5]
+    first = codes.index(shown[0]) + 1
+    title = charts.chart_title(fig)
+    assert title.endswith(f"(ranked {first}-{first + 4} of {len(codes)} trusts)")
+    assert "\n" not in title  # the alt text is the title's one line
+    worst = charts.support_chart(metrics.pct_support(q1), limit=3)
+    assert len(worst.axes[0].get_xticklabels()) == 3
+    assert "ranked 1-3 of" in charts.chart_title(worst)
+    whole = charts.variance_ranking_chart(table, 1.0, highlight=subject)
+    assert len(whole.axes[0].get_xticklabels()) == len(codes)
+    assert "ranked" not in charts.chart_title(whole)

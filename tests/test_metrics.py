@@ -165,3 +165,35 @@ def test_family_figures_are_rounded_plain_numbers(data: PeriodData) -> None:
     rf4 = metrics.provider_figures(data, "RF4")
     assert rf4["variance_to_plan_gbp_m"] == -12.9 and rf4["significantly_behind_plan"] == 1
     assert metrics.pct_figures(data, "5C9")["needs_support"] == 1
+
+
+# --- ranking windows ------------------------------------------------------------------------
+
+
+def _ranking(n: int) -> pd.DataFrame:
+    return pd.DataFrame({"org_code": [f"T{i:03d}" for i in range(1, n + 1)]})
+
+
+def test_rank_window_keeps_a_short_ranking_whole() -> None:
+    window = metrics.rank_window(_ranking(25), "T010", limit=40)
+    assert len(window.rows) == 25 and (window.first, window.last, window.total) == (1, 25, 25)
+    assert not window.partial and window.label("trusts") == ""
+
+
+@pytest.mark.parametrize(
+    ("subject", "first"),
+    [(None, 1), ("T001", 1), ("T003", 1), ("T100", 95), ("T248", 241), ("T250", 241), ("X", 1)],
+)
+def test_rank_window_centres_on_the_subject_within_the_ranking(
+    subject: str | None, first: int
+) -> None:
+    window = metrics.rank_window(_ranking(250), subject, limit=10)
+    assert len(window.rows) == 10 and window.first == first and window.total == 250
+    assert window.rows["org_code"].tolist() == [f"T{i:03d}" for i in range(first, first + 10)]
+    if subject in window.rows["org_code"].tolist() or subject is None:
+        assert window.label("trusts") == f"ranked {first}-{first + 9} of 250 trusts"
+
+
+def test_rank_window_refuses_a_limit_below_one() -> None:
+    with pytest.raises(ValueError, match="at least 1"):
+        metrics.rank_window(_ranking(3), None, limit=0)

@@ -340,3 +340,21 @@ def test_record_figures_records_the_family_figures(monkeypatch: pytest.MonkeyPat
     )
     got = {f["figure"]: f["value"] for f in payload["figures"]}
     assert got["qipp_forecast_pct_of_plan"] == pytest.approx(66.6667)
+
+
+def test_an_organisations_ranking_tables_show_its_peers(monkeypatch: pytest.MonkeyPatch) -> None:
+    trust = open_report("provider_shortfall", "2010-11-M10", "RF4")
+    whole = rp.trust_table(trust)
+    assert "ranked" not in whole.caption and len(whole.frame) == 25
+    monkeypatch.setattr(rp.metrics, "RANK_LIMIT", 5)
+    peers = rp.trust_table(trust)
+    codes = whole.frame["Code"].tolist()
+    at = codes.index("RF4")
+    assert peers.frame["Code"].tolist() == codes[max(at - 2, 0) :][:5]
+    assert "of 25 NHS trusts; London's report lists them all)" in peers.caption
+    london = open_report("provider_shortfall", "2010-11-M10", "Q36")
+    assert len(rp.trust_table(london).frame) == 25  # London's report lists every trust
+    pct = open_report("pct_support_needs", "2011-12-Q1", "5NC")
+    assert len(rp.pct_table(pct).frame) == 5
+    needing = rp.pct_table(pct, only_needing_support=True)
+    assert "ranked" not in needing.caption  # the list of PCTs needing support is never cut

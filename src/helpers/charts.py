@@ -27,6 +27,8 @@ from matplotlib.figure import Figure
 from matplotlib.patches import Patch
 from matplotlib.ticker import ScalarFormatter
 
+from helpers import metrics
+
 NHS_BLUE = "#005EB8"
 NHS_DARK_BLUE = "#003087"
 NHS_LIGHT_BLUE = "#41B6E6"
@@ -97,10 +99,11 @@ def png_bytes(fig: Figure) -> bytes:
 
 
 def chart_title(fig: Figure) -> str:
-    """The title of the figure's first axes."""
+    """The title of the figure's first axes, on one line."""
     if not fig.axes:
         return ""
-    return fig.axes[0].get_title(loc="left") or fig.axes[0].get_title()
+    title = fig.axes[0].get_title(loc="left") or fig.axes[0].get_title()
+    return " ".join(title.split())
 
 
 _COLOUR_NAMES = {
@@ -303,16 +306,27 @@ def bridge_chart(bridge: pd.DataFrame, title: str = "From plan to forecast outtu
     return fig
 
 
+def _ranked_title(title: str, window: metrics.RankWindow, noun: str) -> str:
+    return f"{title}\n({window.label(noun)})" if window.partial else title
+
+
 def variance_ranking_chart(
-    table: pd.DataFrame, threshold_pct: float, highlight: str | None = None
+    table: pd.DataFrame,
+    threshold_pct: float,
+    highlight: str | None = None,
+    limit: int = metrics.RANK_LIMIT,
 ) -> Figure:
     """NHS trusts' variance to plan as % of turnover (``metrics.trust_shortfall``), worst first.
 
     Trusts significantly behind plan are red; the threshold is a dashed red line; the
-    ``highlight`` trust is outlined in dark blue.
+    ``highlight`` trust is outlined in dark blue. At most ``limit`` trusts are drawn: the
+    worst, or those ranked nearest ``highlight`` (``metrics.rank_window``), and the title
+    then says which ranks are shown.
     """
     fig, ax = _figure()
-    data = table.sort_values(["variance_pct_of_turnover", "org_code"], kind="stable")
+    ranked = table.sort_values(["variance_pct_of_turnover", "org_code"], kind="stable")
+    window = metrics.rank_window(ranked, highlight, limit)
+    data = window.rows
     colours = [RAG_RED if b else NHS_BLUE for b in data["significantly_behind_plan"]]
     bars = ax.bar(data["org_code"], data["variance_pct_of_turnover"], color=colours)
     if highlight is not None:
@@ -330,7 +344,9 @@ def variance_ranking_chart(
     )
     _money_axis(ax)
     ax.tick_params(axis="x", rotation=90)
-    ax.set_title("Variance to plan as a share of turnover, by NHS trust")
+    ax.set_title(
+        _ranked_title("Variance to plan as a share of turnover, by NHS trust", window, "trusts")
+    )
     ax.set_xlabel("NHS trust (code)")
     ax.set_ylabel("Variance to plan, % of turnover")
     ax.legend(loc="lower right")
@@ -351,10 +367,17 @@ def drivers_chart(drivers: pd.DataFrame, who: str) -> Figure:
     return fig
 
 
-def support_chart(table: pd.DataFrame, highlight: str | None = None) -> Figure:
-    """PCTs' outturn before LCTB support (``metrics.pct_support``); needing support in red."""
+def support_chart(
+    table: pd.DataFrame, highlight: str | None = None, limit: int = metrics.RANK_LIMIT
+) -> Figure:
+    """PCTs' outturn before LCTB support (``metrics.pct_support``); needing support in red.
+
+    At most ``limit`` PCTs are drawn, as in :func:`variance_ranking_chart`.
+    """
     fig, ax = _figure()
-    data = table.sort_values(["outturn_before_support_gbp_m", "org_code"], kind="stable")
+    ranked = table.sort_values(["outturn_before_support_gbp_m", "org_code"], kind="stable")
+    window = metrics.rank_window(ranked, highlight, limit)
+    data = window.rows
     colours = [RAG_RED if b else NHS_BLUE for b in data["needs_support"]]
     bars = ax.bar(data["org_code"], data["outturn_before_support_gbp_m"], color=colours)
     if highlight is not None:
@@ -364,7 +387,7 @@ def support_chart(table: pd.DataFrame, highlight: str | None = None) -> Figure:
                 bar.set_linewidth(2.5)
     _money_axis(ax)
     ax.tick_params(axis="x", rotation=90)
-    ax.set_title("Forecast outturn before LCTB support, by PCT")
+    ax.set_title(_ranked_title("Forecast outturn before LCTB support, by PCT", window, "PCTs"))
     ax.set_xlabel("PCT (code)")
     ax.set_ylabel("Surplus / (deficit) before support, £m")
     ax.legend(

@@ -13,6 +13,7 @@ Savings are positive amounts; a shortfall is (plan - forecast) / plan as a perce
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import pandas as pd
@@ -34,6 +35,10 @@ DRIVERS = ("cip_slippage", "activity_above_plan", "premium_costs", "restructurin
 DEFAULT_BEHIND_PLAN_THRESHOLD_PCT = 1.0
 #: Rounding of recorded figures: enough for £0.1m inputs, free of float noise.
 FIGURE_DECIMALS = 4
+#: The most organisations a ranking chart (or an organisation's ranking table) shows: more
+#: bars cannot be read at the chart's size, and one report's cost must not grow with the
+#: number of organisations in the region.
+RANK_LIMIT = 40
 
 
 def variance(actual: pd.Series | float, plan: pd.Series | float) -> pd.Series | float:
@@ -175,6 +180,49 @@ def savings_by_category(data: PeriodData, orgs: list[str] | None = None) -> pd.D
     out = sav.groupby(["programme", "category"], sort=True)[cols].sum().reset_index()
     out["shortfall_pct"] = shortfall_pct(out["annual_plan_gbp_m"], out["forecast_gbp_m"])
     return out.round(FIGURE_DECIMALS)
+
+
+@dataclass(frozen=True)
+class RankWindow:
+    """The rows of a ranking that a report shows: ``rows`` hold ranks ``first``..``last``."""
+
+    rows: pd.DataFrame
+    first: int
+    total: int
+
+    @property
+    def last(self) -> int:
+        """The rank (1-based) of the last row shown."""
+        return self.first + len(self.rows) - 1
+
+    @property
+    def partial(self) -> bool:
+        """Whether some of the ranking is left out."""
+        return len(self.rows) < self.total
+
+    def label(self, noun: str) -> str:
+        """``"ranked 101-140 of 250 NHS trusts"`` when partial, else ``""``."""
+        return f"ranked {self.first}-{self.last} of {self.total} {noun}" if self.partial else ""
+
+
+def rank_window(
+    ranked: pd.DataFrame, subject: str | None = None, limit: int = RANK_LIMIT
+) -> RankWindow:
+    """At most ``limit`` rows of ``ranked`` (already in rank order, an ``org_code`` column).
+
+    Without a ``subject`` (London's report) the top of the ranking; with one, the rows around
+    the subject's own, so an organisation is always shown among its nearest peers.
+    """
+    if limit < 1:
+        raise ValueError(f"limit must be at least 1, not {limit}")
+    total = len(ranked)
+    start = 0
+    if subject is not None and total > limit:
+        hits = (ranked["org_code"] == subject).to_numpy().nonzero()[0]
+        if len(hits):
+            start = min(max(int(hits[0]) - limit // 2, 0), total - limit)
+    rows = ranked.iloc[start : start + limit]
+    return RankWindow(rows, start + 1, total)
 
 
 def trust_shortfall(

@@ -748,9 +748,14 @@ def bridge_table(report: Report) -> Table:
 
 
 def trust_table(report: Report) -> Table:
-    """NHS trusts ranked by variance as % of turnover (the ranking chart's data)."""
+    """NHS trusts ranked by variance as % of turnover (the ranking chart's data).
+
+    London's report lists every trust; a trust's report the trusts ranked nearest it
+    (:func:`_peers`).
+    """
     table = metrics.trust_shortfall(report.data, report.threshold_pct)
     table = table.sort_values(["variance_pct_of_turnover", "org_code"], kind="stable")
+    table, ranks = _peers(report, table, "NHS trusts")
     columns = {
         "org_code": ("Code", "text"),
         "name": ("NHS trust", "text"),
@@ -764,8 +769,22 @@ def trust_table(report: Report) -> Table:
         "cip_forecast_gbp_m": ("CIP forecast £m", "money"),
         "cip_shortfall_pct": ("CIP shortfall %", "pct"),
     }
-    caption = f"NHS trusts by variance to plan as a share of turnover, {report.period}"
+    caption = f"NHS trusts by variance to plan as a share of turnover, {report.period}{ranks}"
     return board_table(table, columns, caption)
+
+
+def _peers(report: Report, ranked: pd.DataFrame, noun: str) -> tuple[pd.DataFrame, str]:
+    """All of a ranking in London's report; in an organisation's, the rows around its own.
+
+    Returns the rows and a caption suffix that says which ranks are shown (empty when all
+    are), so one report's size does not grow with the number of organisations.
+    """
+    if report.is_region:
+        return ranked, ""
+    window = metrics.rank_window(ranked, report.org_code, metrics.RANK_LIMIT)
+    if not window.partial:
+        return ranked, ""
+    return window.rows, f" ({window.label(noun)}; London's report lists them all)"
 
 
 def behind_plan_table(report: Report) -> Table:
@@ -839,10 +858,16 @@ def cip_category_table(report: Report) -> Table:
 
 
 def pct_table(report: Report, only_needing_support: bool = False) -> Table:
-    """PCTs by outturn before LCTB support, worst first (the support chart's data)."""
+    """PCTs by outturn before LCTB support, worst first (the support chart's data).
+
+    In a PCT's report the full list shows the PCTs ranked nearest it (:func:`_peers`).
+    """
     table = metrics.pct_support(report.data)
+    ranks = ""
     if only_needing_support:
         table = table.loc[table["needs_support"]]
+    else:
+        table, ranks = _peers(report, table, "PCTs")
     columns = {
         "org_code": ("Code", "text"),
         "name": ("PCT", "text"),
@@ -860,7 +885,7 @@ def pct_table(report: Report, only_needing_support: bool = False) -> Table:
     caption = (
         "PCTs that need support to break even"
         if only_needing_support
-        else f"PCTs by forecast outturn before support, {report.period}"
+        else f"PCTs by forecast outturn before support, {report.period}{ranks}"
     )
     return board_table(table, columns, caption, "No PCT needs support to break even.")
 
