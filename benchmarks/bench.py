@@ -44,7 +44,7 @@ import psutil
 
 from helpers.params import Dirs, load_params, params_files
 from helpers.plan import Job, build_plan
-from helpers.project import copy_inputs
+from helpers.project import copy_inputs, kit_env
 
 #: What the synthetic region clones (London and the clusters stay as they are).
 CLONED_TYPES = ("nhs_trust", "pct", "care_trust")
@@ -111,10 +111,9 @@ def timed(
     return {"wall_s": wall, "cpu_s": cpu, "peak_mib": peak / 2**20}
 
 
-def kit_env(root: Path) -> dict[str, str]:
-    """The environment of kit commands against the copy at ``root``."""
-    env = {k: v for k, v in os.environ.items() if k != "NHS_KIT_FORK_SERVER"}
-    return {**env, "NHS_KIT_ROOT": str(root), "OPENBLAS_NUM_THREADS": "1"}
+def bench_env(root: Path) -> dict[str, str]:
+    """The kit's environment for the copy at ``root``, never borrowing a caller's fork server."""
+    return {k: v for k, v in kit_env(root).items() if k != "NHS_KIT_FORK_SERVER"}
 
 
 def plan_jobs(root: Path, periods: list[str] | None) -> list[Job]:
@@ -132,7 +131,7 @@ def run_kit(root: Path, periods: list[str] | None, jobs: int) -> dict[str, float
     argv = [sys.executable, "-m", "helpers.cli", "reports", "--force", "--jobs", str(jobs)]
     for p in periods or []:
         argv += ["--period", p]
-    return timed(argv, kit_env(root), root)
+    return timed(argv, bench_env(root), root)
 
 
 def noop_rerun(root: Path, periods: list[str] | None) -> float:
@@ -140,7 +139,7 @@ def noop_rerun(root: Path, periods: list[str] | None) -> float:
     argv = [sys.executable, "-m", "helpers.cli", "reports"]
     for p in periods or []:
         argv += ["--period", p]
-    return statistics.median(timed(argv, kit_env(root), root)["wall_s"] for _ in range(3))
+    return statistics.median(timed(argv, bench_env(root), root)["wall_s"] for _ in range(3))
 
 
 def baseline_script(jobs: list[Job], out: Path) -> str:
@@ -166,7 +165,7 @@ def run_baseline(root: Path, jobs: list[Job]) -> dict[str, float]:
     """Time the naive loop over ``jobs`` (the kit's processed data is already in place)."""
     script = root / "baseline.sh"
     script.write_text(baseline_script(jobs, root / "baseline"), encoding="utf-8")
-    env = {k: v for k, v in kit_env(root).items() if k != "OPENBLAS_NUM_THREADS"}
+    env = {k: v for k, v in bench_env(root).items() if k != "OPENBLAS_NUM_THREADS"}
     env["PATH"] = f"{VENV_BIN}:{env.get('PATH', '')}"
     return timed(["bash", str(script)], env, root, log=root / "baseline.log")
 

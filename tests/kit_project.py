@@ -14,23 +14,19 @@ exactly as ``make reports`` would run it there.
 from __future__ import annotations
 
 import hashlib
-import os
 import subprocess
 import sys
 from collections.abc import Mapping
 from pathlib import Path
 
-from helpers.project import copy_inputs
+from helpers.project import copy_inputs, kit_env
+
+__all__ = ["kit_env", "make_project", "run_kit", "tree_hashes"]
 
 
 def make_project(root: Path, periods: tuple[str, ...] | None = None) -> Path:
     """Copy the inputs of the project under ``root`` (only ``periods``' params if given)."""
     return copy_inputs(root, periods)
-
-
-def kit_env(root: Path, extra: Mapping[str, str] | None = None) -> dict[str, str]:
-    """The environment of a kit command run against the project at ``root``."""
-    return {**os.environ, "NHS_KIT_ROOT": str(root), "OPENBLAS_NUM_THREADS": "1", **(extra or {})}
 
 
 def run_kit(

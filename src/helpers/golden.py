@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import dataclasses
 import os
-import shutil
 import subprocess
 import sys
 import tempfile
@@ -38,6 +37,7 @@ from helpers.export import write_atomic
 from helpers.figures import FIGURE_COLUMNS
 from helpers.params import Dirs, FamilyRun, PeriodParams, load_params
 from helpers.plan import Job, build_plan
+from helpers.project import copy_inputs, kit_env
 
 GOLDEN_DIR = Path("tests") / "golden"  # relative to the project root
 BACKTEST_DIR = Path("tests") / "backtest"
@@ -45,7 +45,6 @@ BACKTEST_DIR = Path("tests") / "backtest"
 KEPT_PAPERMILL = ("parameters",)
 INJECTED_ID = "injected-parameters"
 #: The project folders a throw-away copy needs for a full run (as tests/kit_project.py copies).
-PROJECT_INPUTS = ("notebooks", "params", "data/raw", "data/reference")
 
 
 class GoldenError(KitError):
@@ -231,17 +230,13 @@ def full_run_figures(
     periods: Iterable[str], dirs: Dirs, scratch: Path, workers: int
 ) -> dict[str, str]:
     """figures.csv text of a full run of each period in a throw-away copy of the project."""
-    root = scratch / "project"
-    for part in PROJECT_INPUTS:
-        shutil.copytree(dirs.root / part, root / part, ignore=shutil.ignore_patterns(".*"))
-    (root / "outputs").mkdir()
+    root = copy_inputs(scratch / "project", source=dirs.root)
     chosen = list(periods)
     args = [a for p in chosen for a in ("--period", p)]
-    env = {**os.environ, "NHS_KIT_ROOT": str(root), "OPENBLAS_NUM_THREADS": "1"}
     done = subprocess.run(
         [sys.executable, "-m", "helpers.cli", "reports", *args, "--force", "--jobs", str(workers)],
         cwd=root,
-        env=env,
+        env=kit_env(root),
         capture_output=True,
         text=True,
         check=False,
