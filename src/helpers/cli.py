@@ -86,7 +86,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return func(args)
     except KitError as exc:
         print(f"error: {exc}", file=sys.stderr)
-        return 2
+        return exc.exit_code
 
 
 if __name__ == "__main__":

@@ -1,10 +1,31 @@
-"""The kit's one exception family: catch :class:`KitError` to catch them all."""
+"""The kit's one exception family: catch :class:`KitError` to catch them all.
+
+Each error carries the exit code the command line ends with (:data:`EXIT_CODES` lists them
+all, and the README copies that table): bad input is 2, a machine that cannot store the
+outputs (a folder it may not write, a full disk) is 3.
+"""
 
 from __future__ import annotations
+
+#: Exit codes of the ``nhs-kit`` command (``make`` itself exits 2 whenever a command fails).
+EXIT_OK = 0
+EXIT_REPORTS_FAILED = 1
+EXIT_BAD_INPUT = 2
+EXIT_STORAGE = 3
+EXIT_INTERRUPTED = 130
+EXIT_CODES: dict[int, str] = {
+    EXIT_OK: "every report is good (or the returns are valid)",
+    EXIT_REPORTS_FAILED: "some reports failed; the others and the period's pages were written",
+    EXIT_BAD_INPUT: "bad input (returns, reference data, params or options): nothing was run",
+    EXIT_STORAGE: "the machine could not store the outputs (no permission, disk full)",
+    EXIT_INTERRUPTED: "stopped by Ctrl-C or SIGTERM; no half-written output was left",
+}
 
 
 class KitError(Exception):
     """Raised for any problem the kit reports to its user (the base of every kit error)."""
+
+    exit_code: int = EXIT_BAD_INPUT
 
 
 class PeriodError(KitError, ValueError):
@@ -35,6 +56,14 @@ class ParameterError(KitError):
 class ReportError(KitError):
     """Raised when one or more reports fail to execute."""
 
+    exit_code = EXIT_REPORTS_FAILED
+
 
 class LockError(KitError):
     """Raised when another run of the same period already holds the outputs lock."""
+
+
+class StorageError(KitError):
+    """Raised when the machine cannot store what a run writes (no permission, a full disk)."""
+
+    exit_code = EXIT_STORAGE
