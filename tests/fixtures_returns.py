@@ -41,7 +41,7 @@ NCL,North Central London,cluster,,2011-04-01,2013-03-31
 RJ2,Lewisham Healthcare NHS Trust,nhs_trust,acute,1994-04-01,
 RRU,London Ambulance Service NHS Trust,nhs_trust,ambulance,1996-04-01,
 RNJ,Old Closed NHS Trust,nhs_trust,acute,1994-04-01,2011-03-31
-RYX,New Community NHS Trust,nhs_trust,community,2011-05-01,
+RYX,New Community NHS Trust,nhs_trust,community,2011-07-01,
 """
 
 MEMBERSHIP = """\
@@ -137,6 +137,21 @@ RJ2,CIP,drugs_costs,1.0,0.2,0.2,1.0,
 RRU,CIP,productivity,2.0,0.5,0.5,2.0,1.5
 5A7,QIPP,activity_management,4.0,1.0,0.8,3.5,3.0
 5K7,QIPP,running_costs,1.5,0.4,0.4,1.5,1.5
+RJ2,CIP,integration,0,0,0,0,0
+RJ2,CIP,running_costs,0,0,0,0,0
+RJ2,CIP,activity_management,0,0,0,0,0
+RRU,CIP,integration,0,0,0,0,0
+RRU,CIP,drugs_costs,0,0,0,0,0
+RRU,CIP,running_costs,0,0,0,0,0
+RRU,CIP,activity_management,0,0,0,0,0
+5A7,QIPP,productivity,0,0,0,0,0
+5A7,QIPP,integration,0,0,0,0,0
+5A7,QIPP,drugs_costs,0,0,0,0,0
+5A7,QIPP,running_costs,0,0,0,0,0
+5K7,QIPP,productivity,0,0,0,0,0
+5K7,QIPP,integration,0,0,0,0,0
+5K7,QIPP,drugs_costs,0,0,0,0,0
+5K7,QIPP,activity_management,0,0,0,0,0
 """,
     "variance_drivers": """\
 RJ2,cip_slippage,-3.5
@@ -144,6 +159,11 @@ RJ2,premium_costs,(2.0)
 RJ2,other,0.5
 RRU,activity_above_plan,0.8
 RRU,premium_costs,-0.8
+RJ2,activity_above_plan,0
+RJ2,restructuring,0
+RRU,cip_slippage,0
+RRU,restructuring,0
+RRU,other,0
 """,
     "milestones": """\
 SEL-001,SEL,5A7,activity_management,Referral management,2011-05-31,met,,,,
@@ -283,7 +303,7 @@ class ReturnsKit:
         try:
             self.validate()
         except ValidationError as exc:
-            return exc.problems
+            return [str(p) for p in exc.problems]
         return []
 
 

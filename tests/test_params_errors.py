@@ -10,7 +10,7 @@ import pytest
 import yaml
 from kit_project import make_project
 
-from helpers.errors import ParameterError
+from helpers.errors import ParameterError, ValidationError
 from helpers.params import Dirs, load_params
 
 PERIOD = "2011-12-Q1"
@@ -113,12 +113,11 @@ def test_a_reference_code_that_could_reach_a_path_is_refused(tmp_path: Path) -> 
     root = make_project(tmp_path, periods=(PERIOD,))
     orgs = root / "data" / "reference" / "organisations.csv"
     orgs.write_text(orgs.read_text(encoding="utf-8").replace("\nRAL,", "\n../../x,"), "utf-8")
-    with pytest.raises(ParameterError) as caught:
+    with pytest.raises(ValidationError) as caught:
         load_params(root / "params" / f"{PERIOD}.yaml", Dirs.under(root))
-    assert str(caught.value) == (
-        f"{SHOWN}: families.provider_shortfall.orgs: all includes '../../x' from "
-        "data/reference/organisations.csv, which is not an organisation code (expected capital "
-        "letters and digits only, e.g. Q36, RF4 or 5C9)"
+    assert str(caught.value).splitlines()[1] == (
+        "  - data/reference/organisations.csv, row 53, column org_code: '../../x' is not an "
+        "organisation code (expected capital letters and digits only, e.g. Q36, RF4 or 5C9)"
     )
 
 

@@ -91,7 +91,7 @@ def test_codes_and_periods_that_could_name_a_path_are_refused_before_any_write(
     cases: list[tuple[str, tuple[str, ...], str]] = [
         ("org_in_params", ("reports", "--period", PERIOD), "orgs[1]: '../../x' is not an "),
         ("family_in_params", ("reports", "--period", PERIOD), "families.../../x: unknown report"),
-        ("org_in_reference", ("reports", "--period", PERIOD), "all includes '../../x' from"),
+        ("org_in_reference", ("reports", "--period", PERIOD), "org_code: '../../x' is not an"),
         ("period_reports", ("reports", "--period", "../../x"), "period '../../x'"),
         ("period_validate", ("validate", "--period", "../../x"), "period '../../x'"),
         ("period_new", ("new-period", "--period", "../../x"), "period '../../x'"),

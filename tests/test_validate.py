@@ -202,15 +202,22 @@ def test_header_only_required_table(returns_kit: ReturnsKit) -> None:
     )
 
 
-def test_header_only_or_absent_milestones_are_fine(returns_kit: ReturnsKit) -> None:
+def test_header_only_milestones_are_fine(returns_kit: ReturnsKit) -> None:
     returns_kit.tables["milestones"] = []
     assert returns_kit.problems() == []
-    assert not returns_kit.validate().has_milestones
-    (returns_kit.folder / "milestones.csv").unlink()
     data = returns_kit.validate()
     assert not data.has_milestones
     assert list(data.milestones.columns) == COLUMNS["milestones"]
     assert data.milestones["due_date"].dtype == "datetime64[ns]"
+
+
+def test_milestones_are_required_from_2011_12(returns_kit: ReturnsKit) -> None:
+    """QIPP milestone tracking began in 2011-12: a 2011-12 folder without the table is refused."""
+    returns_kit.write(skip=("milestones",))
+    assert only(returns_kit.problems(write=False)) == (
+        "milestones.csv: missing (expected in every period from 2011-12 on: 2011-12-Q1 is in "
+        "2011-12)"
+    )
 
 
 def test_missing_required_file(returns_kit: ReturnsKit) -> None:
@@ -321,7 +328,7 @@ def test_all_problems_of_all_files_at_once(returns_kit: ReturnsKit) -> None:
     returns_kit.write()
     with pytest.raises(ValidationError) as info:
         returns_kit.validate()
-    assert [p.split(",")[0] for p in info.value.problems] == [
+    assert [str(p).split(",")[0] for p in info.value.problems] == [
         "financial_position.csv",
         "sha_budgets.csv",
         "milestones.csv",
@@ -339,12 +346,12 @@ def test_unknown_organisation_code(returns_kit: ReturnsKit) -> None:
 
 
 def test_organisation_not_open_in_that_month(returns_kit: ReturnsKit) -> None:
-    """RYX opened on 1 May 2011: a row at M01 (April) is wrong; it is not required at all."""
+    """RYX opened on 1 July 2011: a row at M01 (April) is wrong; it is not required at all."""
     row = returns_kit.add("financial_position", org_code="RYX", month="M01")
     assert only(returns_kit.problems()) == (
         f"financial_position.csv, row {row}, column org_code: 'RYX' (New Community NHS Trust) "
         "was not open in M01 (April 2011) (expected an organisation open in that month; "
-        "it opened on 2011-05-01)"
+        "it opened on 2011-07-01)"
     )
 
 
@@ -419,7 +426,8 @@ def test_missing_organisation_at_the_period_month(returns_kit: ReturnsKit) -> No
     ]
     assert only(returns_kit.problems()) == (
         "financial_position.csv: no row for '5K7' (Camden PCT) at M03 (expected a row for "
-        "every NHS trust, PCT and care trust open from 1 April to the period end, 2011-06-30)"
+        "every month it was open, M01 to M03: the year-to-date and movement figures need every "
+        "month)"
     )
 
 
@@ -448,7 +456,7 @@ def test_variance_drivers_must_add_up(returns_kit: ReturnsKit) -> None:
     returns_kit.set("variance_drivers", "amount_gbp_m", "-3.2", driver="cip_slippage")
     fp_row = returns_kit.row("financial_position", org_code="RJ2", month="M03")
     assert only(returns_kit.problems()) == (
-        "variance_drivers.csv, rows 2, 3 and 4, column amount_gbp_m: the variance drivers of "
+        "variance_drivers.csv, rows 2, 3, 4, 7 and 8, column amount_gbp_m: the variance drivers of "
         "'RJ2' (Lewisham Healthcare NHS Trust) add up to -4.7 but its variance to plan is -5.0 "
         f"(financial_position.csv, row {fp_row}, M03: forecast_outturn_gbp_m -3.0 − "
         "annual_plan_gbp_m 2.0); difference 0.3 (expected the drivers to add up to the "
@@ -464,10 +472,11 @@ def test_variance_drivers_within_tolerance(returns_kit: ReturnsKit) -> None:
 def test_trust_with_a_variance_and_no_drivers(returns_kit: ReturnsKit) -> None:
     tables = returns_kit.tables
     tables["variance_drivers"] = [r for r in tables["variance_drivers"] if r["org_code"] != "RJ2"]
-    problem = only(returns_kit.problems())
-    assert problem.startswith(
-        "variance_drivers.csv, no rows, column amount_gbp_m: the variance drivers of 'RJ2' "
-        "(Lewisham Healthcare NHS Trust) add up to 0.0 but its variance to plan is -5.0"
+    assert only(returns_kit.problems()) == (
+        "variance_drivers.csv: no rows for 'RJ2' (Lewisham Healthcare NHS Trust) (expected "
+        "every NHS trust's explanation of its variance to plan: a row for each driver "
+        "cip_slippage, activity_above_plan, premium_costs, restructuring and other, 0 where "
+        "there is none)"
     )
 
 
@@ -570,8 +579,8 @@ def test_validate_command_ok(
 ) -> None:
     _point_command_at(monkeypatch, returns_kit)
     returns_kit.write()
-    assert validate_command(None) == 0
-    assert capsys.readouterr().out == ("2011-12-Q1: OK — 34 rows in 5 tables, 4 organisations\n")
+    assert validate_command(None, returns_kit.root / "outputs") == 0
+    assert capsys.readouterr().out == ("2011-12-Q1: OK — 54 rows in 5 tables, 4 organisations\n")
     assert (returns_kit.processed_dir / PERIOD / "manifest.json").is_file()
 
 
@@ -581,18 +590,35 @@ def test_validate_command_lists_problems(
     _point_command_at(monkeypatch, returns_kit)
     returns_kit.set("savings", "category", "prod", org_code="RRU")
     returns_kit.write()
-    assert validate_command([PERIOD]) == 1
+    outputs = returns_kit.root / "outputs"
+    assert validate_command([PERIOD], outputs) == 2
     out = capsys.readouterr().out.splitlines()
     assert out[0] == "2011-12-Q1: 1 problem(s)"
     assert out[1].startswith("  - savings.csv, row 4, column category: 'prod' is not allowed")
+    assert out[2] == "  every problem is listed in outputs/2011-12-Q1/validation.csv"
     assert not (returns_kit.processed_dir / PERIOD).exists()
+    listed = pd.read_csv(outputs / PERIOD / "validation.csv", dtype=str, keep_default_na=False)
+    assert listed.to_dict("records") == [
+        {
+            "file": "savings.csv",
+            "row": "4",
+            "column": "category",
+            "value": "prod",
+            "problem": "is not allowed (expected one of productivity, integration, drugs_costs, "
+            "running_costs, activity_management)",
+        }
+    ]
+    returns_kit.set("savings", "category", "productivity", org_code="RRU")
+    returns_kit.write()
+    assert validate_command([PERIOD], outputs) == 0  # put right: the stale list goes
+    assert not (outputs / PERIOD / "validation.csv").exists()
 
 
 def test_validate_command_no_data(
     returns_kit: ReturnsKit, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     _point_command_at(monkeypatch, returns_kit)
-    assert validate_command(None) == 1
+    assert validate_command(None, returns_kit.root / "outputs") == 2
     assert capsys.readouterr().out.startswith("no period folders under ")
-    assert validate_command(["2011-12-Q2"]) == 1
+    assert validate_command(["2011-12-Q2"], returns_kit.root / "outputs") == 2
     assert "does not exist" in capsys.readouterr().out

@@ -7,6 +7,10 @@ outputs (a folder it may not write, a full disk) is 3.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
+from helpers.problems import Problem, as_problem, summary_lines
+
 #: Exit codes of the ``nhs-kit`` command (``make`` itself exits 2 whenever a command fails).
 EXIT_OK = 0
 EXIT_REPORTS_FAILED = 1
@@ -37,12 +41,30 @@ class ReferenceDataError(KitError):
 
 
 class ValidationError(KitError):
-    """Raised when a period's returns break the data contract; carries every problem found."""
+    """Raised when returns or reference data break the data contract; carries every problem.
 
-    def __init__(self, problems: list[str], summary: str = "") -> None:
-        self.problems = list(problems)
-        head = summary or f"{len(self.problems)} problem(s) in the returns"
-        super().__init__(head + ":\n" + "\n".join(f"  - {p}" for p in self.problems))
+    Its message lists the first few problems of each file and column and counts the rest;
+    ``listed_in`` is where the whole list was written (``outputs/<period>/validation.csv``).
+    """
+
+    def __init__(
+        self, problems: Sequence[Problem | str], summary: str = "", period: str | None = None
+    ) -> None:
+        self.problems = [as_problem(p) for p in problems]
+        self.summary = summary or f"{len(self.problems)} problem(s) in the returns"
+        self.period = period
+        self.listed_in: str | None = None  # as shown to the user
+        super().__init__(self.summary)
+
+    def lines(self) -> list[str]:
+        """The message's problem lines: a few per file and column, then counts."""
+        return summary_lines(self.problems)
+
+    def __str__(self) -> str:
+        listed = (
+            f"\n  every problem is listed in {self.listed_in}" if self.listed_in is not None else ""
+        )
+        return self.summary + ":\n" + "\n".join(f"  - {line}" for line in self.lines()) + listed
 
 
 class NoDataError(KitError):

@@ -1,4 +1,13 @@
-"""Reference data: organisations, their types and validity dates, and cluster membership."""
+"""Reference data: organisations, their types and validity dates, and cluster membership.
+
+>>> ref = load_reference()              # checked like a return; ValidationError if broken
+>>> ref.name("RF4"), ref.cluster_members("NCL", Period.parse("2011-12-Q1"))[:2]
+
+``data/reference/organisations.csv`` and ``cluster_membership.csv`` are checked with the same
+contract machinery as the returns (:mod:`helpers.contract`, schemas in
+:mod:`helpers.schemas`): a duplicate code, a date written another way or a missing column is
+refused with the file, row, column, value and what was expected, never a traceback.
+"""
 
 from __future__ import annotations
 
@@ -9,9 +18,13 @@ from pathlib import Path
 
 import pandas as pd
 
-from helpers.errors import ReferenceDataError
-from helpers.paths import REFERENCE_DIR
+from helpers.contract import CheckedTable, check_table
+from helpers.errors import ReferenceDataError, ValidationError
+from helpers.paths import PROJ_ROOT, REFERENCE_DIR
 from helpers.periods import Period
+from helpers.problems import Problem
+from helpers.returns import is_inside, read_csv_table
+from helpers.schemas import REFERENCE_TABLES
 
 REGION = "Q36"
 CLUSTERS = ("NCL", "INEL", "ONEL", "NWL", "SEL", "SWL")
@@ -112,17 +125,97 @@ class Reference:
             )
 
 
-def _read_dated(path: Path) -> pd.DataFrame:
-    frame = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8")
-    for col in ("valid_from", "valid_to"):
-        frame[col] = pd.to_datetime(frame[col].replace("", None), format="%Y-%m-%d")
-    return frame
+def _shown(path: Path) -> str:
+    """``data/reference/organisations.csv``: relative to its project (or the full path)."""
+    folder = path.parent
+    if folder.name == "reference" and folder.parent.name == "data":
+        return f"data/reference/{path.name}"
+    try:
+        return path.resolve().relative_to(PROJ_ROOT.resolve()).as_posix()
+    except ValueError:
+        return str(path)
+
+
+def _read_checked(reference_dir: Path, name: str, problems: list[Problem]) -> CheckedTable | None:
+    path = reference_dir / f"{name}.csv"
+    shown = _shown(path)
+    if not path.is_file():
+        problems.append(Problem(shown, "missing (a reference file every run needs)"))
+        return None
+    if not is_inside(path, (PROJ_ROOT, reference_dir)):
+        problems.append(
+            Problem(
+                shown,
+                "is a link to a file outside the project (expected the reference file itself)",
+            )
+        )
+        return None
+    raw, found = read_csv_table(path, name, shown)
+    problems.extend(found)
+    return None if raw.is_empty and found else check_table(raw, problems)
+
+
+def _dates_problems(table: CheckedTable) -> list[Problem]:
+    """valid_to is on or after valid_from."""
+    out = []
+    for row in table.rows("valid_from", "valid_to"):
+        start, end = table.cell(row, "valid_from"), table.cell(row, "valid_to")
+        if end < start:
+            out.append(
+                table.problem(
+                    row,
+                    "valid_to",
+                    f"is before valid_from {start:%Y-%m-%d} (expected the last day it existed, "
+                    "on or after its first)",
+                )
+            )
+    return out
+
+
+def _membership_problems(orgs: CheckedTable, members: CheckedTable) -> list[Problem]:
+    """Members are PCTs or care trusts listed in organisations.csv; clusters are clusters."""
+    types = {
+        str(orgs.cell(r, "org_code")): str(orgs.cell(r, "org_type"))
+        for r in orgs.rows("org_code", "org_type")
+    }
+    out = []
+    for col, wanted, words in (
+        ("org_code", COMMISSIONER_TYPES, "a PCT or care trust listed in organisations.csv"),
+        ("cluster_code", ("cluster",), "a cluster listed in organisations.csv"),
+    ):
+        for row in members.rows(col):
+            if types.get(str(members.cell(row, col))) not in wanted:
+                out.append(members.problem(row, col, f"is not {words} (expected {words})"))
+    return out
+
+
+def _region_problems(orgs: CheckedTable) -> list[Problem]:
+    codes = {str(orgs.cell(r, "org_code")) for r in orgs.rows("org_code")}
+    if REGION in codes:
+        return []
+    return [
+        Problem(orgs.raw.source, f"no row for {REGION} (expected NHS London, the region itself)")
+    ]
 
 
 @lru_cache(maxsize=4)
 def load_reference(reference_dir: Path = REFERENCE_DIR) -> Reference:
-    """Load organisations.csv and cluster_membership.csv from ``reference_dir``."""
-    orgs = _read_dated(reference_dir / "organisations.csv")
-    orgs["sector"] = orgs["sector"].replace("", None)
-    membership = _read_dated(reference_dir / "cluster_membership.csv")
-    return Reference(organisations=orgs, membership=membership)
+    """Load and check organisations.csv and cluster_membership.csv from ``reference_dir``."""
+    problems: list[Problem] = []
+    tables = {name: _read_checked(reference_dir, name, problems) for name in REFERENCE_TABLES}
+    orgs, members = tables["organisations"], tables["cluster_membership"]
+    for table in (orgs, members):
+        if table is not None:
+            problems.extend(_dates_problems(table))
+    if orgs is not None:
+        problems.extend(_region_problems(orgs))
+        if members is not None:
+            problems.extend(_membership_problems(orgs, members))
+    if problems or orgs is None or members is None:
+        raise ValidationError(
+            problems, summary=f"{len(problems):,} problem(s) in the reference data"
+        )
+    return Reference(
+        organisations=orgs.frame.reset_index(drop=True),
+        membership=members.frame.reset_index(drop=True),
+    )

@@ -35,7 +35,14 @@ from helpers.schemas import TABLES, dtypes
 MANIFEST = "manifest.json"
 REFERENCE_FILES = ("organisations.csv", "cluster_membership.csv")
 #: Modules whose code decides what the processed layer holds (a change rebuilds it).
-_CODE_FILES = ("periods.py", "organisations.py", "schemas.py", "returns.py", "validate.py")
+_CODE_FILES = (
+    "periods.py",
+    "organisations.py",
+    "schemas.py",
+    "returns.py",
+    "contract.py",
+    "validate.py",
+)
 
 
 @dataclass(frozen=True)

@@ -2,39 +2,39 @@
 
 >>> data = validate_period(Period.parse("2011-12-Q1"))  # PeriodData, or ValidationError
 
-The returns are read as text (:mod:`helpers.returns`), converted to types, checked column
-by column with the pandera schemas (:mod:`helpers.schemas`, ``lazy=True``) and then by the
-rules that need several columns, tables or the reference data. Every message names the file
+The returns are read as text (:mod:`helpers.returns`), and each table is checked on its own
+(:mod:`helpers.contract`: header, types, the pandera schema, a unique key). Then come the rules
+that need the period, the reference data or several tables, including **completeness**: every
+organisation's row for every month it was open up to the period's position, every SHA budget
+line every month, every trust's and PCT's five savings categories, every trust's five variance
+drivers, and each table the period's financial year must have. Every problem names the file
 (and sheet), the row as the user sees it, the column, the value and what was expected.
 """
 
 from __future__ import annotations
 
 import calendar
-import difflib
-import re
-from collections.abc import Callable, Hashable, Iterable, Sequence
+import os
+from collections.abc import Hashable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
-import pandera.pandas as pa
-from openpyxl.utils import get_column_letter
 
+from helpers.contract import CheckedTable, check_table
 from helpers.errors import NoDataError, ValidationError
 from helpers.organisations import COMMISSIONER_TYPES, PROVIDER_TYPES, Reference, load_reference
-from helpers.paths import RAW_DIR
+from helpers.paths import OUTPUTS_DIR, PROJ_ROOT, RAW_DIR
 from helpers.periods import Period
-from helpers.returns import RawTable, parse_money, read_returns
+from helpers.problems import Problem, problems_csv
+from helpers.returns import WORKBOOK, read_returns
 from helpers.schemas import (
+    BUDGET_LINES,
+    CATEGORIES,
+    DRIVERS,
     PARTS_TOLERANCE_GBP_M,
-    SCHEMAS,
     TABLES,
-    Kind,
-    column_kinds,
-    dtypes,
-    expected,
 )
 from helpers.store import PeriodData, available_periods, empty_frame, load_period, tidy_frame
 
@@ -47,45 +47,7 @@ _TYPE_WORDS = {
 }
 _REPORTING_TYPES = (*PROVIDER_TYPES, *COMMISSIONER_TYPES)
 _EPS = 1e-9
-
-
-@dataclass
-class _Checked:
-    """A table that passed its header checks: typed frame (index = file row) and bad cells."""
-
-    raw: RawTable
-    frame: pd.DataFrame
-    bad: set[tuple[int, str]] = field(default_factory=set)
-    _cells: dict[Hashable, dict[Hashable, Any]] = field(default_factory=dict)
-
-    def typed(self, frame: pd.DataFrame) -> None:
-        """Set the typed frame (and a fast cell lookup)."""
-        self.frame = frame
-        self._cells = frame.to_dict("index")
-
-    def cell(self, row: int, col: str) -> Any:
-        """A typed cell: text, float, Timestamp, int or a missing value."""
-        return self._cells[row][col]
-
-    def ok(self, *cols: str) -> pd.DataFrame:
-        """Rows whose ``cols`` hold a value that has not already been reported."""
-        frame = self.frame
-        present = frame[list(cols)].notna().all(axis=1)
-        bad_rows = {r for r, c in self.bad if c in cols}
-        return frame.loc[present & ~frame.index.isin(sorted(bad_rows))]
-
-    def rows(self, *cols: str) -> list[int]:
-        """Row numbers of :meth:`ok`."""
-        return [int(r) for r in self.ok(*cols).index]
-
-    def text(self, row: int, col: str) -> str:
-        """The cell as written in the file."""
-        return str(self.raw.frame.at[row, col])
-
-    def problem(self, row: int, col: str, message: str) -> str:
-        """``source, row N, column C: 'value' message`` and mark the cell as reported."""
-        self.bad.add((row, col))
-        return f"{self.raw.where(row, col)}: {self.text(row, col)!r} {message}"
+PROBLEMS_FILE = "validation.csv"
 
 
 @dataclass
@@ -94,8 +56,8 @@ class _Context:
 
     period: Period
     ref: Reference
-    tables: dict[str, _Checked]
-    problems: list[str]
+    tables: dict[str, CheckedTable]
+    problems: list[Problem]
     orgs: dict[Hashable, dict[Hashable, Any]] = field(init=False)
     valid_at_end: set[str] = field(init=False)
     open_all_year: set[str] = field(init=False)
@@ -142,138 +104,25 @@ class _Context:
             self._month_ok[key] = self.ref.is_valid_in_month(code, self.period, month)
         return self._month_ok[key]
 
+    def reporting_orgs(self, types: Sequence[str] = _REPORTING_TYPES) -> list[str]:
+        """Organisations of ``types`` valid at the period end, in code order."""
+        return sorted(c for c in self.valid_at_end if self.org_type(c) in types)
 
-# --- reading and converting one table ----------------------------------------------------
-
-
-def _letters(positions: Iterable[int]) -> str:
-    return " and ".join(get_column_letter(i + 1) for i in positions)
-
-
-def _header_problems(table: RawTable) -> tuple[list[str], bool]:
-    """Problems with the header row, and whether rows can still be checked."""
-    spec = TABLES[table.name]
-    out = []
-    named = [h for h in table.header if h]
-    for col in dict.fromkeys(named):
-        at = [i for i, h in enumerate(table.header) if h == col]
-        if len(at) > 1:
-            out.append(
-                f"{table.source}: column {col!r} appears {len(at)} times (columns "
-                f"{_letters(at)}) (expected each column once)"
-            )
-    for col in dict.fromkeys(named):
-        if col not in spec.columns:
-            close = difflib.get_close_matches(col, spec.columns, n=1)
-            hint = f"; did you mean {close[0]!r}?" if close else ""
-            out.append(
-                f"{table.source}: unknown column {col!r} (expected only the columns "
-                f"{', '.join(spec.columns)}{hint})"
-            )
-    missing = [c for c in spec.columns if c not in named]
-    if missing:
-        out.append(
-            f"{table.source}: missing column{'s' if len(missing) > 1 else ''} "
-            f"{', '.join(repr(c) for c in missing)} (expected the columns "
-            f"{', '.join(spec.columns)}; their order does not matter)"
+    def reporting_in_month(self, month: int) -> list[str]:
+        """NHS trusts, PCTs and care trusts open in financial-year month ``month``."""
+        return sorted(
+            str(code)
+            for code, row in self.orgs.items()
+            if row["org_type"] in _REPORTING_TYPES and self.valid_in_month(str(code), month)
         )
-    return out, not missing
 
 
-def _parse_text(text: str) -> object:
-    return text or None
+# --- rules within one table that need the period --------------------------------------------
 
 
-def _parse_date(text: str) -> object:
-    if not text:
-        return None
-    if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", text):
-        raise ValueError(text)
-    return pd.Timestamp(text)  # ValueError for an impossible date such as 2011-02-30
-
-
-def _parse_int(text: str) -> object:
-    if not text:
-        return None
-    if not re.fullmatch(r"[-+]?\d+(\.0*)?", text):  # "2" or "2.0" (Excel's way), not "2.5"
-        raise ValueError(text)
-    return int(float(text))
-
-
-_PARSERS: dict[Kind, tuple[Callable[[str], object], str]] = {
-    "text": (_parse_text, ""),
-    "money": (parse_money, "is not a number"),
-    "date": (_parse_date, "is not a date"),
-    "int": (_parse_int, "is not a whole number"),
-}
-
-
-def _convert(table: RawTable, problems: list[str]) -> _Checked:
-    """Typed frame (index = file row), one problem per cell that cannot be converted."""
-    checked = _Checked(table, pd.DataFrame(index=table.frame.index))
-    columns = {}
-    for col, kind in column_kinds(table.name).items():
-        parse, complaint = _PARSERS[kind]
-        values: list[object] = []
-        for row, text in zip(table.frame.index.tolist(), table.frame[col].tolist(), strict=True):
-            try:
-                values.append(parse(str(text)))
-            except ValueError:
-                values.append(None)
-                problems.append(
-                    checked.problem(row, col, f"{complaint} (expected {expected(table.name, col)})")
-                )
-        columns[col] = values
-    checked.typed(pd.DataFrame(columns, index=table.frame.index).astype(dtypes(table.name)))
-    return checked
-
-
-def _schema_problems(checked: _Checked) -> list[str]:
-    """Run the table's pandera schema lazily; one message per failure case."""
-    name = checked.raw.name
-    try:
-        SCHEMAS[name].validate(checked.frame, lazy=True)
-    except pa.errors.SchemaErrors as exc:
-        cases = exc.failure_cases
-    else:
-        return []
+def _row_problems(checked: CheckedTable, period: Period) -> list[Problem]:
+    """The folder's period, and month labels up to the period's month."""
     out = []
-    for case in cases.itertuples(index=False):
-        col, check, row = str(case.column), str(case.check), case.index
-        if row is None or pd.isna(row):
-            out.append(f"{checked.raw.source}, column {col}: {check} ({case.failure_case})")
-            continue
-        row = int(row)
-        if (row, col) in checked.bad:
-            continue
-        if check == "not_nullable":
-            checked.bad.add((row, col))
-            out.append(
-                f"{checked.raw.where(row, col)}: value missing (expected {expected(name, col)})"
-            )
-        elif check.startswith("is "):
-            out.append(checked.problem(row, col, check))
-        else:
-            out.append(checked.problem(row, col, f"fails the check {check}"))
-    return out
-
-
-def _key_text(checked: _Checked, row: int, key: Sequence[str]) -> str:
-    return ", ".join(f"{c} {checked.text(row, c)!r}" for c in key)
-
-
-def _rows_text(rows: Sequence[int]) -> str:
-    """``row 4``, ``rows 3 and 9``, ``rows 2, 3 and 4``."""
-    words = [str(r) for r in rows]
-    if len(words) == 1:
-        return f"row {words[0]}"
-    return "rows " + ", ".join(words[:-1]) + " and " + words[-1]
-
-
-def _row_problems(checked: _Checked, period: Period) -> list[str]:
-    """The folder's period, month labels up to the period's month, and unique keys."""
-    out = []
-    frame, name = checked.frame, checked.raw.name
     for row in checked.rows("period"):
         if checked.cell(row, "period") != str(period):
             out.append(
@@ -281,7 +130,7 @@ def _row_problems(checked: _Checked, period: Period) -> list[str]:
                     row, "period", f"differs from the folder's period (expected '{period}')"
                 )
             )
-    if "month" in frame:
+    if "month" in checked.frame:
         for row in checked.rows("month"):
             if int(str(checked.cell(row, "month"))[1:]) > period.month:
                 out.append(
@@ -292,63 +141,28 @@ def _row_problems(checked: _Checked, period: Period) -> list[str]:
                         f"{period.end_month_label} for {period})",
                     )
                 )
-    key = list(TABLES[name].key)
-    keyed = checked.ok(*key)
-    for _, group in keyed.groupby(key, sort=True):
-        if len(group) > 1:
-            rows = sorted(int(r) for r in group.index)
-            out.append(
-                f"{checked.raw.source}, {_rows_text(rows)}: the same key "
-                f"({_key_text(checked, rows[0], key)}) appears {len(rows)} times (expected one "
-                f"row per {' and '.join(key)})"
-            )
     return out
-
-
-def _check_table(table: RawTable, period: Period, problems: list[str]) -> _Checked | None:
-    """Header, types, pandera schema and row rules of one table; None if rows are unusable."""
-    spec = TABLES[table.name]
-    if table.is_empty:
-        what = (
-            ", row 1: the header row is empty but rows below hold values"
-            if table.blank_header
-            else f": the {table.kind} is empty"
-        )
-        problems.append(
-            f"{table.source}{what} (expected a header row with the columns "
-            f"{', '.join(spec.columns)})"
-        )
-        return None
-    header, usable = _header_problems(table)
-    problems.extend(header)
-    if not usable:
-        return None
-    if table.frame.empty and spec.required:
-        problems.append(
-            f"{table.source}: no data rows, only the header (expected at least one row: "
-            f"{table.name} is a required table)"
-        )
-        return None
-    checked = _convert(table, problems)
-    problems.extend(_schema_problems(checked))
-    problems.extend(_row_problems(checked, period))
-    return checked
 
 
 # --- rules that need the reference data or several tables ------------------------------
 
 
 def _org_problem(
-    ctx: _Context, checked: _Checked, row: int, types: Sequence[str], wanted: str
-) -> str | None:
+    ctx: _Context, checked: CheckedTable, row: int, types: Sequence[str], wanted: str
+) -> Problem | None:
     """The org_code is unknown, of the wrong type, or not open at the period end."""
     code = str(checked.cell(row, "org_code"))
     if code not in ctx.orgs:
+        hint = (
+            f"; codes are capital letters: did you mean {code.upper()!r}?"
+            if code.upper() in ctx.orgs
+            else ""
+        )
         return checked.problem(
             row,
             "org_code",
             "is not a known organisation code (expected a code listed in "
-            "data/reference/organisations.csv)",
+            f"data/reference/organisations.csv{hint})",
         )
     kind = ctx.org_type(code)
     if kind not in types:
@@ -394,7 +208,7 @@ def _check_financial_position(ctx: _Context) -> None:
         ctx.problems.extend(_by_type_problems(ctx, fp, row, code))
 
 
-def _by_type_problems(ctx: _Context, fp: _Checked, row: int, code: str) -> list[str]:
+def _by_type_problems(ctx: _Context, fp: CheckedTable, row: int, code: str) -> list[Problem]:
     """Turnover for trusts, resource limit for PCTs; PCT-only amounts are 0 for trusts."""
     out = []
     is_trust = ctx.org_type(code) in PROVIDER_TYPES
@@ -405,9 +219,8 @@ def _by_type_problems(ctx: _Context, fp: _Checked, row: int, code: str) -> list[
         else ("resource_limit_gbp_m", "turnover_gbp_m")
     )
     if (row, needs) not in fp.bad and pd.isna(fp.cell(row, needs)):
-        fp.bad.add((row, needs))
         what = "its annual turnover" if is_trust else "its revenue resource limit"
-        out.append(f"{fp.raw.where(row, needs)}: value missing for {who} (expected {what} in £m)")
+        out.append(fp.missing(row, needs, f"value missing for {who} (expected {what} in £m)"))
     if (row, empty) not in fp.bad and pd.notna(fp.cell(row, empty)):
         other = "NHS trusts" if empty == "turnover_gbp_m" else "PCTs and care trusts"
         out.append(
@@ -501,40 +314,25 @@ def _check_parts_add_up(ctx: _Context) -> None:
         if code in bad_driver_orgs:
             continue  # an amount is already reported as unreadable
         mine = drivers.loc[drivers["org_code"] == code]
+        if mine.empty:
+            continue  # the completeness rule says the drivers are missing
         total = float(mine["amount_gbp_m"].sum())
         variance = float(pos["forecast_outturn_gbp_m"] - pos["annual_plan_gbp_m"])
         diff = total - variance
         if abs(diff) <= PARTS_TOLERANCE_GBP_M + _EPS:
             continue
-        where = _rows_text(sorted(int(r) for r in mine.index)) if len(mine) else "no rows"
         ctx.problems.append(
-            f"{vd.raw.source}, {where}, column amount_gbp_m: the variance drivers of "
-            f"{ctx.describe(code)} add up "
-            f"to {_fmt(total)} but its variance to plan is {_fmt(variance)} "
-            f"({fp.raw.source}, row {row}, {end}: forecast_outturn_gbp_m "
-            f"{_fmt(pos['forecast_outturn_gbp_m'])} − annual_plan_gbp_m "
-            f"{_fmt(pos['annual_plan_gbp_m'])}); difference {_fmt(diff)} (expected the drivers "
-            f"to add up to the variance within {PARTS_TOLERANCE_GBP_M})"
-        )
-
-
-def _check_complete(ctx: _Context) -> None:
-    """Every trust, PCT and care trust open all year to the period end has a row at its month."""
-    fp = ctx.tables.get("financial_position")
-    if fp is None:
-        return
-    end = ctx.period.end_month_label
-    orgs = ctx.ref.valid_in(ctx.period)
-    due = orgs.loc[
-        orgs["org_type"].isin(_REPORTING_TYPES)
-        & (orgs["valid_from"] <= pd.Timestamp(ctx.period.year_start))
-    ]
-    present = set(fp.frame.loc[fp.frame["month"] == end, "org_code"].dropna())
-    for code in sorted(set(due["org_code"]) - present):
-        ctx.problems.append(
-            f"{fp.raw.source}: no row for {ctx.describe(code)} at {end} (expected a row for "
-            f"every NHS trust, PCT and care trust open from 1 April to the period end, "
-            f"{ctx.period.end_date})"
+            Problem(
+                vd.raw.source,
+                f"the variance drivers of {ctx.describe(code)} add up "
+                f"to {_fmt(total)} but its variance to plan is {_fmt(variance)} "
+                f"({fp.raw.source}, row {row}, {end}: forecast_outturn_gbp_m "
+                f"{_fmt(pos['forecast_outturn_gbp_m'])} − annual_plan_gbp_m "
+                f"{_fmt(pos['annual_plan_gbp_m'])}); difference {_fmt(diff)} (expected the "
+                f"drivers to add up to the variance within {PARTS_TOLERANCE_GBP_M})",
+                tuple(sorted(int(r) for r in mine.index)),
+                "amount_gbp_m",
+            )
         )
 
 
@@ -591,7 +389,7 @@ def _check_milestones(ctx: _Context) -> None:
             ctx.problems.extend(_missed_problems(ms, row))
 
 
-def _missed_problems(ms: _Checked, row: int) -> list[str]:
+def _missed_problems(ms: CheckedTable, row: int) -> list[Problem]:
     """A missed milestone needs a later revised date, a delay and a reason."""
     out = []
     for col, what in (
@@ -600,9 +398,8 @@ def _missed_problems(ms: _Checked, row: int) -> list[str]:
         ("reason_category", "a reason category"),
     ):
         if (row, col) not in ms.bad and pd.isna(ms.cell(row, col)):
-            ms.bad.add((row, col))
             out.append(
-                f"{ms.raw.where(row, col)}: value missing for a missed milestone (expected {what})"
+                ms.missing(row, col, f"value missing for a missed milestone (expected {what})")
             )
     revised, due = ms.cell(row, "revised_date"), ms.cell(row, "due_date")
     known = (row, "revised_date") not in ms.bad and pd.notna(revised) and pd.notna(due)
@@ -618,6 +415,177 @@ def _missed_problems(ms: _Checked, row: int) -> list[str]:
     return out
 
 
+# --- completeness: nothing the board's totals need may be missing ------------------------
+
+
+def _month_words(months: Iterable[int]) -> str:
+    """``M02``, ``M01 and M02``, ``M01, M02 and M03``."""
+    labels = [f"M{m:02d}" for m in months]
+    return labels[0] if len(labels) == 1 else ", ".join(labels[:-1]) + " and " + labels[-1]
+
+
+def _present(checked: CheckedTable, *cols: str) -> set[tuple[str, ...]] | None:
+    """The values of the key ``cols`` on each row (as text), for completeness checks.
+
+    None when a key cell was already refused: which organisation, month or category that row
+    meant is unknown, so completeness is checked once the refused cells are put right.
+    """
+    if any(col in cols for _, col in checked.bad):
+        return None
+    frame = checked.ok(*cols)
+    return set(frame[list(cols)].astype(str).itertuples(index=False, name=None))
+
+
+def _check_months_complete(ctx: _Context) -> None:
+    """Every trust, PCT and care trust has a row for every month it was open, to the position."""
+    fp = ctx.tables.get("financial_position")
+    if fp is None:
+        return
+    present = _present(fp, "org_code", "month")
+    if present is None:
+        return
+    months = range(1, ctx.period.month + 1)
+    due = {m: ctx.reporting_in_month(m) for m in months}
+    span = f"M01 to {ctx.period.end_month_label}"
+    whole = [
+        m
+        for m in months
+        if len(due[m]) > 1 and all((o, f"M{m:02d}") not in present for o in due[m])
+    ]
+    if whole:
+        ctx.problems.append(
+            Problem(
+                fp.raw.source,
+                f"no rows at all for {_month_words(whole)} (expected a row for every NHS trust, "
+                f"PCT and care trust for each month {span} of {ctx.period})",
+                column="month",
+            )
+        )
+    missing: dict[str, list[int]] = {}
+    for m in months:
+        if m in whole:
+            continue
+        for org in due[m]:
+            if (org, f"M{m:02d}") not in present:
+                missing.setdefault(org, []).append(m)
+    for org, gaps in sorted(missing.items()):
+        ctx.problems.append(
+            Problem(
+                fp.raw.source,
+                f"no row for {ctx.describe(org)} at {_month_words(gaps)} (expected a row for "
+                f"every month it was open, {span}: the year-to-date and movement figures need "
+                "every month)",
+                column="month",
+            )
+        )
+
+
+def _check_sha_complete(ctx: _Context) -> None:
+    """Every SHA budget line has a row for every month to the position."""
+    sha = ctx.tables.get("sha_budgets")
+    if sha is None:
+        return
+    present = _present(sha, "month", "budget_line")
+    if present is None:
+        return
+    lines = ", ".join(BUDGET_LINES[:-1]) + " and " + BUDGET_LINES[-1]
+    for line in BUDGET_LINES:
+        gaps = [m for m in range(1, ctx.period.month + 1) if (f"M{m:02d}", line) not in present]
+        if gaps:
+            ctx.problems.append(
+                Problem(
+                    sha.raw.source,
+                    f"no row for budget_line {line!r} at {_month_words(gaps)} (expected "
+                    f"{lines} for every month M01 to {ctx.period.end_month_label}: London's "
+                    "total includes the SHA's own budgets)",
+                    column="budget_line",
+                )
+            )
+
+
+def _check_all_parts(
+    ctx: _Context, name: str, column: str, parts: Sequence[str], types: Sequence[str], what: str
+) -> None:
+    """Every organisation of ``types`` valid at the period end has a row for each of ``parts``."""
+    table = ctx.tables.get(name)
+    if table is None:
+        return
+    present = _present(table, "org_code", column)
+    if present is None:
+        return
+    listed = ", ".join(parts[:-1]) + " and " + parts[-1]
+    for org in ctx.reporting_orgs(types):
+        gaps = [p for p in parts if (org, p) not in present]
+        if len(gaps) == len(parts):
+            message = f"no rows for {ctx.describe(org)}"
+        elif gaps:
+            message = f"no row for {ctx.describe(org)} with {column} " + ", ".join(
+                repr(g) for g in gaps
+            )
+        else:
+            continue
+        ctx.problems.append(
+            Problem(
+                table.raw.source,
+                f"{message} (expected {what}: a row for each {column} {listed}, 0 where "
+                "there is none)",
+                column=column,
+            )
+        )
+
+
+def _check_savings_complete(ctx: _Context) -> None:
+    _check_all_parts(
+        ctx, "savings", "category", CATEGORIES, _REPORTING_TYPES, "its savings programme"
+    )
+
+
+def _check_drivers_complete(ctx: _Context) -> None:
+    _check_all_parts(
+        ctx,
+        "variance_drivers",
+        "driver",
+        DRIVERS,
+        PROVIDER_TYPES,
+        "every NHS trust's explanation of its variance to plan",
+    )
+
+
+def _table_problems(ctx: _Context, present: set[str], workbook: bool) -> None:
+    """Tables the period's financial year must have (milestones from 2011-12)."""
+    for name, spec in TABLES.items():
+        if spec.required or not spec.required_in(ctx.period.start_year) or name in present:
+            continue
+        source, what = (
+            (WORKBOOK, f"sheet {name!r} is missing")
+            if workbook
+            else (
+                f"{name}.csv",
+                "missing",
+            )
+        )
+        ctx.problems.append(
+            Problem(
+                source,
+                f"{what} (expected in every period from {spec.required_from} on: "
+                f"{ctx.period} is in {ctx.period.financial_year})",
+            )
+        )
+
+
+_RULES = (
+    _check_financial_position,
+    _check_months_complete,
+    _check_sha_complete,
+    _check_savings,
+    _check_savings_complete,
+    _check_variance_drivers,
+    _check_drivers_complete,
+    _check_parts_add_up,
+    _check_milestones,
+)
+
+
 # --- entry points -----------------------------------------------------------------------
 
 
@@ -627,26 +595,26 @@ def validate_period(
     """Read and check a period's returns; ValidationError lists every problem found."""
     ref = reference if reference is not None else load_reference()
     folder = raw_dir / str(period)
-    raw = read_returns(folder)
+    raw = read_returns(folder, roots=(PROJ_ROOT, raw_dir))
     problems = list(raw.problems)
-    tables: dict[str, _Checked] = {}
+    tables: dict[str, CheckedTable] = {}
     for name in TABLES:
         table = raw.tables.get(name)
-        checked = None if table is None else _check_table(table, period, problems)
+        checked = None if table is None else check_table(table, problems)
         if checked is not None:
+            problems.extend(_row_problems(checked, period))
             tables[name] = checked
     ctx = _Context(period, ref, tables, problems)
-    for rule in (
-        _check_financial_position,
-        _check_complete,
-        _check_savings,
-        _check_variance_drivers,
-        _check_parts_add_up,
-        _check_milestones,
-    ):
+    if raw.listed:
+        _table_problems(ctx, raw.present, (folder / WORKBOOK).exists())
+    for rule in _RULES:
         rule(ctx)
     if problems:
-        raise ValidationError(problems, summary=f"{period}: {len(problems)} problem(s) in {folder}")
+        raise ValidationError(
+            problems,
+            summary=f"{period}: {len(problems):,} problem(s) in {folder}",
+            period=str(period),
+        )
     frames = {
         name: tidy_frame(name, tables[name].frame) if name in tables else empty_frame(name)
         for name in TABLES
@@ -654,26 +622,62 @@ def validate_period(
     return PeriodData.from_tables(period, frames, ref)
 
 
-def validate_command(periods: list[str] | None) -> int:
-    """Validate (and build the processed layer of) each period; 0 if all are OK, else 1."""
+def problems_path(outputs_dir: Path, period: str) -> Path:
+    """Where a refused period's full list of problems is written."""
+    return outputs_dir / period / PROBLEMS_FILE
+
+
+def record_problems(exc: ValidationError, outputs_dir: Path, shown: str) -> None:
+    """Write every problem of ``exc`` to ``outputs/<period>/validation.csv`` (atomically).
+
+    ``shown`` is how messages name that file. The reports of the period are not touched; if
+    the file cannot be written the message simply does not point at it.
+    """
+    if exc.period is None:
+        return
+    path = problems_path(outputs_dir, exc.period)
+    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp.write_text(problems_csv(exc.problems), encoding="utf-8")
+        tmp.replace(path)
+    except OSError:
+        tmp.unlink(missing_ok=True)
+        return
+    exc.listed_in = shown
+
+
+def clear_problems(outputs_dir: Path, period: str) -> None:
+    """Remove a refused run's list of problems once the period's returns are valid."""
+    problems_path(outputs_dir, period).unlink(missing_ok=True)
+
+
+def validate_command(periods: list[str] | None, outputs_dir: Path = OUTPUTS_DIR) -> int:
+    """Validate (and build the processed layer of) each period; 0 if all are OK, else 2.
+
+    A refused period's problems are listed in ``outputs/<period>/validation.csv``.
+    """
     chosen = [Period.parse(p) for p in periods] if periods else available_periods()
     if not chosen:
         print(f"no period folders under {RAW_DIR}")
-        return 1
+        return 2
     status = 0
     for period in chosen:
         try:
             data = load_period(period)
         except ValidationError as exc:
-            print(f"{period}: {len(exc.problems)} problem(s)")
-            for problem in exc.problems:
-                print(f"  - {problem}")
-            status = 1
+            record_problems(exc, outputs_dir, f"outputs/{period}/{PROBLEMS_FILE}")
+            print(f"{period}: {len(exc.problems):,} problem(s)")
+            print("\n".join(f"  - {line}" for line in exc.lines()))
+            if exc.listed_in:
+                print(f"  every problem is listed in {exc.listed_in}")
+            status = 2
             continue
         except NoDataError as exc:
             print(f"{period}: {exc}")
-            status = 1
+            status = 2
             continue
+        clear_problems(outputs_dir, str(period))
         counts = data.row_counts
         tables = sum(1 for name, n in counts.items() if n or TABLES[name].required)
         orgs = data.financial_position["org_code"].nunique()
