@@ -63,6 +63,24 @@ ISSUE_KINDS = {
     "params file with a wrong type",
     "params file for a period with no returns",
 }
+#: The classes issue 13 lists (returns that are incomplete or impossible, and their messages).
+ISSUE_13_KINDS = {
+    "an SHA budget line missing for a month",
+    "an organisation's month missing",
+    "a whole month missing",
+    "an organisation's savings programme missing",
+    "a trust's variance drivers missing",
+    "a table the year must have missing",
+    "an infinite number",
+    "an implausibly large amount",
+    "a duplicate code in the reference data",
+    "a UK-style date in the reference data",
+    "a column missing from the reference data",
+    "a return that links outside the project",
+    "a header below title rows",
+    "UTF-16 without a byte-order mark",
+    "a code in lower case",
+}
 
 
 def seed_outputs(root: Path) -> None:
@@ -123,6 +141,7 @@ def test_the_corpus_covers_every_kind_the_issue_lists() -> None:
     assert len(CASES) >= 30
     assert len({c.name for c in CASES}) == len(CASES)
     assert ISSUE_KINDS - {c.kind for c in CASES} == set()
+    assert ISSUE_13_KINDS - {c.kind for c in CASES} == set()
 
 
 def _message_lines(proc: subprocess.CompletedProcess[str]) -> list[str]:
@@ -142,8 +161,16 @@ def test_refused(case: Case, corpus: dict[str, Ran]) -> None:
     assert any(all(w in line for w in words) for line in lines), (
         f"no line names all of {words}:\n{proc.stderr}"
     )
-    assert tree_hashes(ran.root / "outputs") == ran.outputs_before
+    assert not [w for w in ran.outcome.absent if w in proc.stdout + proc.stderr], proc.stderr
+    after = tree_hashes(ran.root / "outputs")
+    listed = after.pop(f"{case.period}/validation.csv", None)
+    assert after == ran.outputs_before  # no report, page or stamp touched
     assert not (ran.root / "outputs" / case.period / "logs").exists()
+    if listed is not None:  # refused returns: every problem in a table, and the message says so
+        problems = pd.read_csv(ran.root / "outputs" / case.period / "validation.csv", dtype=str)
+        assert list(problems.columns) == ["file", "row", "column", "value", "problem"]
+        assert ran.outcome.file.removeprefix("data/reference/") in " ".join(problems["file"])
+        assert f"every problem is listed in outputs/{case.period}/validation.csv" in proc.stderr
 
 
 @pytest.mark.parametrize("case", ACCEPTED, ids=lambda c: c.name)
@@ -177,4 +204,6 @@ def test_the_batch_runner_gives_what_run_kit_gives(corpus: dict[str, Ran]) -> No
         ran.proc.stdout,
         ran.proc.stderr,
     )
-    assert tree_hashes(ran.root / "outputs") == ran.outputs_before
+    after = tree_hashes(ran.root / "outputs")
+    assert after.pop(f"{PERIOD}/validation.csv")
+    assert after == ran.outputs_before

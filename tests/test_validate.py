@@ -622,3 +622,27 @@ def test_validate_command_no_data(
     assert capsys.readouterr().out.startswith("no period folders under ")
     assert validate_command(["2011-12-Q2"], returns_kit.root / "outputs") == 2
     assert "does not exist" in capsys.readouterr().out
+
+
+# --- a long list of problems --------------------------------------------------------------
+def test_200_000_problems_give_a_short_message_and_a_full_list(
+    returns_kit: ReturnsKit, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """An analyst sees a few problems per file and column and a count; the CSV has them all."""
+    _point_command_at(monkeypatch, returns_kit)
+    extra = [{**returns_kit.tables["savings"][0], "org_code": f"Z{i:05d}"} for i in range(200_000)]
+    returns_kit.tables["savings"] += extra
+    returns_kit.write()
+    outputs = returns_kit.root / "outputs"
+    assert validate_command([PERIOD], outputs) == 2
+    out = capsys.readouterr().out
+    assert len(out) < 4_000, out[:4_000]
+    lines = out.splitlines()
+    assert lines[0] == "2011-12-Q1: 200,000 problem(s)"
+    shown = [line for line in lines if "is not a known organisation code" in line]
+    assert len(shown) == 5
+    assert "  - savings.csv, column org_code: 199,995 more problems like those above" in lines
+    listed = pd.read_csv(outputs / PERIOD / "validation.csv", dtype=str, keep_default_na=False)
+    assert len(listed) == 200_000
+    assert listed["value"].iloc[-1] == "Z199999"
+    assert set(listed["column"]) == {"org_code"}

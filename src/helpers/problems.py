@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
@@ -24,6 +25,8 @@ from helpers.messages import quoted
 #: How many problems of one file and column a message lists before it counts the rest.
 SHOWN_PER_GROUP = 5
 CSV_COLUMNS = ("file", "row", "column", "value", "problem")
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+_PLAIN_NUMBER = re.compile(r"[-+]?\d[\d,]*(\.\d*)?")
 
 
 @dataclass(frozen=True)
@@ -90,7 +93,14 @@ def problems_csv(problems: Iterable[Problem]) -> str:
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(CSV_COLUMNS)
     for p in problems:
-        writer.writerow(
-            [p.source, " ".join(map(str, p.rows)), p.column or "", p.value or "", p.message]
-        )
+        cells = [p.source, " ".join(map(str, p.rows)), p.column or "", p.value or "", p.message]
+        writer.writerow([_as_text(c) for c in cells])
     return out.getvalue()
+
+
+def _as_text(cell: str) -> str:
+    """A cell Excel will show as text: a value from a return that starts like a formula
+    (``=HYPERLINK(...)``, ``@SUM``) gets a leading apostrophe; plain numbers stay as they are."""
+    if cell.startswith(_FORMULA_START) and not _PLAIN_NUMBER.fullmatch(cell):
+        return "'" + cell
+    return cell

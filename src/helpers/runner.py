@@ -35,7 +35,7 @@ from typing import IO, Any
 
 from tqdm import tqdm
 
-from helpers.errors import LockError, ParameterError
+from helpers.errors import LockError, ParameterError, ValidationError
 from helpers.export import (
     export_period,
     exports_current,
@@ -49,6 +49,7 @@ from helpers.params import Dirs, PeriodParams, load_params, params_files
 from helpers.periods import Period
 from helpers.plan import Job, Plan, build_plan, canonical_json
 from helpers.store import build_processed
+from helpers.validate import clear_problems, problems_path, record_problems
 
 log = logging.getLogger("helpers.runner")
 _ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
@@ -416,13 +417,23 @@ class _Progress:
 
 
 def _validate_returns(params: PeriodParams, dirs: Dirs) -> None:
-    """Validate the period's returns (and build its processed layer); ValidationError if bad."""
-    build_processed(
-        params.period,
-        raw_dir=params.raw_dir,
-        processed_dir=params.processed_dir,
-        reference_dir=dirs.reference,
-    )
+    """Validate the period's returns (and build its processed layer); ValidationError if bad.
+
+    A refused period's problems are all written to ``outputs/<period>/validation.csv`` (and
+    the message points there); once its returns are valid that list is removed.
+    """
+    period = str(params.period)
+    try:
+        build_processed(
+            params.period,
+            raw_dir=params.raw_dir,
+            processed_dir=params.processed_dir,
+            reference_dir=dirs.reference,
+        )
+    except ValidationError as exc:
+        record_problems(exc, dirs.outputs, dirs.show(problems_path(dirs.outputs, period)))
+        raise
+    clear_problems(dirs.outputs, period)
 
 
 def _prepare(params: PeriodParams, dirs: Dirs, force: bool) -> Plan:

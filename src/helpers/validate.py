@@ -489,15 +489,27 @@ def _check_sha_complete(ctx: _Context) -> None:
     if present is None:
         return
     lines = ", ".join(BUDGET_LINES[:-1]) + " and " + BUDGET_LINES[-1]
+    expected = (
+        f"expected {lines} for every month M01 to {ctx.period.end_month_label}: London's "
+        "total includes the SHA's own budgets"
+    )
+    months = range(1, ctx.period.month + 1)
+    whole = [m for m in months if all((f"M{m:02d}", b) not in present for b in BUDGET_LINES)]
+    if whole:
+        ctx.problems.append(
+            Problem(
+                sha.raw.source,
+                f"no rows at all for {_month_words(whole)} ({expected})",
+                column="month",
+            )
+        )
     for line in BUDGET_LINES:
-        gaps = [m for m in range(1, ctx.period.month + 1) if (f"M{m:02d}", line) not in present]
+        gaps = [m for m in months if m not in whole and (f"M{m:02d}", line) not in present]
         if gaps:
             ctx.problems.append(
                 Problem(
                     sha.raw.source,
-                    f"no row for budget_line {line!r} at {_month_words(gaps)} (expected "
-                    f"{lines} for every month M01 to {ctx.period.end_month_label}: London's "
-                    "total includes the SHA's own budgets)",
+                    f"no row for budget_line {line!r} at {_month_words(gaps)} ({expected})",
                     column="budget_line",
                 )
             )

@@ -18,6 +18,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from bad_inputs.project import PERIOD, Project, Rows
@@ -32,6 +33,7 @@ class Refuse:
     column: str | None
     value: str | None
     expected: str
+    absent: tuple[str, ...] = ()  # text the output must not hold (e.g. a linked file's lines)
 
     def words(self) -> list[str]:
         """The non-empty words, in order."""
@@ -699,3 +701,208 @@ def lock_and_hidden_files(p: Project) -> list[Change]:
 def downloaded_twice(p: Project) -> Refuse:
     (p.folder / "savings (1).csv").write_bytes(p.csv("savings").read_bytes())
     return Refuse("savings (1).csv", None, None, None, "expected financial_position.csv")
+
+
+# --- incomplete and impossible returns (issue 13) -------------------------------------------
+REFERENCE = "data/reference"
+
+
+def _drop(p: Project, table: str, keep: Callable[[dict[str, str]], bool]) -> None:
+    def drop(rows: Rows) -> Rows:
+        return rows[:1] + [r for r in rows[1:] if keep(dict(zip(rows[0], r, strict=True)))]
+
+    p.edit_rows(table, drop)
+
+
+@refuse("an SHA budget line missing for a month")
+def sha_line_missing(p: Project) -> Refuse:
+    _drop(p, "sha_budgets", lambda r: (r["month"], r["budget_line"]) != ("M03", "reserves"))
+    return Refuse(
+        "sha_budgets.csv",
+        None,
+        None,
+        "no row for budget_line 'reserves' at M03",
+        "expected admin, reserves and central_budgets for every month M01 to M03",
+    )
+
+
+@refuse("an organisation's month missing")
+def trust_month_missing(p: Project) -> Refuse:
+    _drop(p, FP, lambda r: (r["org_code"], r["month"]) != ("RAL", "M02"))
+    return Refuse(
+        "financial_position.csv",
+        None,
+        None,
+        "no row for 'RAL' (Royal Free Hampstead NHS Trust) at M02",
+        "expected a row for every month it was open, M01 to M03",
+    )
+
+
+@refuse("a whole month missing")
+def month_missing_everywhere(p: Project) -> Refuse:
+    for table in (FP, "sha_budgets"):
+        _drop(p, table, lambda r: r["month"] != "M02")
+    return Refuse(
+        "financial_position.csv",
+        None,
+        None,
+        "no rows at all for M02",
+        "expected a row for every NHS trust, PCT and care trust for each month M01 to M03",
+    )
+
+
+@refuse("an organisation's savings programme missing")
+def trust_savings_missing(p: Project) -> Refuse:
+    _drop(p, "savings", lambda r: r["org_code"] != "RAL")
+    return Refuse(
+        "savings.csv",
+        None,
+        None,
+        "no rows for 'RAL' (Royal Free Hampstead NHS Trust)",
+        "expected its savings programme: a row for each category productivity",
+    )
+
+
+@refuse("a savings category missing")
+def savings_category_missing(p: Project) -> Refuse:
+    _drop(p, "savings", lambda r: (r["org_code"], r["category"]) != ("5A4", "drugs_costs"))
+    return Refuse(
+        "savings.csv", None, None, "no row for '5A4'", "with category 'drugs_costs' (expected"
+    )
+
+
+@refuse("a trust's variance drivers missing")
+def trust_drivers_missing(p: Project) -> Refuse:
+    _drop(p, "variance_drivers", lambda r: r["org_code"] != "RAL")
+    return Refuse(
+        "variance_drivers.csv",
+        None,
+        None,
+        "no rows for 'RAL'",
+        "expected every NHS trust's explanation of its variance to plan",
+    )
+
+
+@refuse("a table the year must have missing")
+def milestones_missing(p: Project) -> Refuse:
+    p.csv("milestones").unlink()
+    return Refuse(
+        "milestones.csv", None, None, None, "missing (expected in every period from 2011-12 on"
+    )
+
+
+@refuse("an infinite number")
+def infinite_money(p: Project) -> Refuse:
+    row = p.set(FP, "prior_year_outturn_gbp_m", "1e309", **RAL_M03)
+    return Refuse(
+        "financial_position.csv",
+        f"row {row}",
+        "column prior_year_outturn_gbp_m",
+        "'1e309'",
+        "is too large to be an amount (it reads as infinity)",
+    )
+
+
+@refuse("an implausibly large amount")
+def money_in_thousands(p: Project) -> Refuse:
+    row = p.set(FP, "turnover_gbp_m", "484800", **RAL_M03)  # £000s, not £m
+    return Refuse(
+        "financial_position.csv",
+        f"row {row}",
+        "column turnover_gbp_m",
+        "'484800'",
+        "is larger than any NHS body's accounts (expected £ million, between -10,000 and 10,000",
+    )
+
+
+def _reference(p: Project, name: str) -> Path:
+    return p.root / REFERENCE / f"{name}.csv"
+
+
+@refuse("a duplicate code in the reference data")
+def reference_duplicate_code(p: Project) -> Refuse:
+    path = _reference(p, "organisations")
+    lines = path.read_text(encoding="utf-8").splitlines(keepends=True)
+    first = next(n for n, line in enumerate(lines, start=1) if line.startswith("RAL,"))
+    path.write_text("".join([*lines, lines[first - 1]]), encoding="utf-8")
+    return Refuse(
+        f"{REFERENCE}/organisations.csv",
+        f"rows {first} and {len(lines) + 1}",
+        None,
+        "org_code 'RAL'",
+        "expected one row per org_code",
+    )
+
+
+@refuse("a UK-style date in the reference data")
+def reference_uk_date(p: Project) -> Refuse:
+    path = _reference(p, "organisations")
+    lines = path.read_text(encoding="utf-8").splitlines(keepends=True)
+    row = next(n for n, line in enumerate(lines, start=1) if line.startswith("RAL,"))
+    fields = lines[row - 1].split(",")
+    year, month, day = fields[4].split("-")
+    fields[4] = f"{day}/{month}/{year}"  # 1991-04-01 as 01/04/1991
+    lines[row - 1] = ",".join(fields)
+    path.write_text("".join(lines), encoding="utf-8")
+    return Refuse(
+        f"{REFERENCE}/organisations.csv",
+        f"row {row}",
+        "column valid_from",
+        repr(fields[4]),
+        "expected a date YYYY-MM-DD",
+    )
+
+
+@refuse("a column missing from the reference data")
+def reference_missing_column(p: Project) -> Refuse:
+    path = _reference(p, "cluster_membership")
+    rows = [line.split(",") for line in path.read_text(encoding="utf-8").splitlines()]
+    path.write_text("".join(",".join(r[:3]) + "\n" for r in rows), encoding="utf-8")
+    return Refuse(
+        f"{REFERENCE}/cluster_membership.csv", None, "'valid_to'", None, "expected the columns"
+    )
+
+
+@refuse("a return that links outside the project")
+def linked_return(p: Project) -> Refuse:
+    p.csv("savings").unlink()
+    p.csv("savings").symlink_to("/etc/passwd")
+    return Refuse(
+        "savings.csv",
+        None,
+        None,
+        None,
+        "is a link to a file outside the project and its returns folder",
+        absent=("root:", "/etc/passwd"),
+    )
+
+
+@refuse("a header below title rows")
+def workbook_title_rows(p: Project) -> Refuse:
+    p.to_workbook()
+    wb = p.workbook()
+    wb["savings"].insert_rows(1, 2)
+    wb["savings"]["A1"] = "NHS London: savings return, quarter 1 2011-12"
+    p.save(wb)
+    return Refuse(
+        "returns.xlsx [savings]",
+        "row 3",
+        None,
+        "the header is on row 3, not row 1",
+        "delete the 2 title rows above it",
+    )
+
+
+@refuse("UTF-16 without a byte-order mark")
+def utf16_without_bom(p: Project) -> Refuse:
+    text = p.csv("sha_budgets").read_text(encoding="utf-8")
+    p.csv("sha_budgets").write_bytes(text.encode("utf-16-le"))
+    return Refuse(
+        "sha_budgets.csv", None, None, None, "UTF-16 without a byte-order mark", absent=("\\x00",)
+    )
+
+
+@refuse("a code in lower case")
+def lower_case_code(p: Project) -> Refuse:
+    row = p.set("savings", "org_code", "ral", org_code="RAL", category="productivity")
+    return Refuse("savings.csv", f"row {row}", "column org_code", "'ral'", "did you mean 'RAL'?")
