@@ -12,7 +12,10 @@ from matplotlib.figure import Figure
 from matplotlib.patches import Rectangle
 
 from helpers import charts, metrics
-from helpers.report import bridge, drivers, milestone_counts, open_report, trajectory
+from helpers.report import open_report
+from helpers.report.cluster_milestone_slippage import milestone_counts
+from helpers.report.provider_shortfall import drivers
+from helpers.report.regional_outturn import bridge, trajectory
 from helpers.store import PeriodData, load_period
 
 

@@ -1,4 +1,5 @@
-"""The report notebooks: generated, stripped, parameterised; executed, they reproduce the
+"""The report notebooks: the analysts' source, checked by convention (a parameters cell that
+matches the registry, no stored outputs, no definitions); executed, they reproduce the
 published figures, stop with one clear sentence on a bad parameter, and are deterministic.
 
 The executions (marked slow) run once per module with papermill's Python API, two at a time,
@@ -7,14 +8,12 @@ from a working directory that is not notebooks/, on the project's ``nhs-kit`` ke
 
 from __future__ import annotations
 
-import importlib.util
+import ast
 import json
 import re
-import sys
 from collections.abc import Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 import nbformat
@@ -23,15 +22,9 @@ import papermill
 import pytest
 
 from helpers.figures import FIGURES_MIME, read_figures
-from helpers.paths import NOTEBOOKS_DIR, PROJ_ROOT, PUBLISHED_FIGURES
+from helpers.paths import NOTEBOOKS_DIR, PUBLISHED_FIGURES
+from helpers.report.registry import FAMILIES
 
-FAMILIES = (
-    "regional_outturn",
-    "provider_shortfall",
-    "pct_support_needs",
-    "cluster_milestone_slippage",
-)
-THRESHOLD_FAMILIES = ("regional_outturn", "provider_shortfall")
 PUBLISHED = pd.read_csv(PUBLISHED_FIGURES, dtype=str, keep_default_na=False)
 ROWS: list[dict[str, str]] = PUBLISHED.to_dict("records")  # type: ignore[assignment]
 EIGHT_PCTS = {"5A9", "5C1", "5C9", "5K6", "5HY", "5M7", "5NC", "5C2"}
@@ -55,16 +48,6 @@ BAD_RUNS: dict[Run, str] = {
 RERUN: Run = ("provider_shortfall", "2010-11-M10", "RF4")
 
 
-def _load_builder() -> ModuleType:
-    path = PROJ_ROOT / "scripts" / "build_notebooks.py"
-    spec = importlib.util.spec_from_file_location("build_notebooks", path)
-    assert spec and spec.loader
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["build_notebooks"] = module
-    spec.loader.exec_module(module)
-    return module
-
-
 def _code_cells(nb: Mapping[str, Any]) -> Iterator[Mapping[str, Any]]:
     return (c for c in nb["cells"] if c["cell_type"] == "code")
 
@@ -73,20 +56,32 @@ def _text(value: str | list[str]) -> str:
     return value if isinstance(value, str) else "".join(value)
 
 
-# --- the committed notebooks (fast) -------------------------------------------------------
+# --- the committed notebooks: conventions, not bytes (fast) -------------------------------
+
+
+def test_every_notebook_has_a_family_and_every_family_a_notebook() -> None:
+    assert sorted(p.stem for p in NOTEBOOKS_DIR.glob("*.ipynb")) == sorted(FAMILIES)
 
 
 @pytest.mark.parametrize("family", FAMILIES)
-def test_committed_notebook_is_what_the_generator_writes(family: str) -> None:
-    builder = _load_builder()
-    text = builder.render(family)
-    assert text == builder.render(family), "the generator is not deterministic"
-    committed = (NOTEBOOKS_DIR / f"{family}.ipynb").read_text(encoding="utf-8")
-    assert committed == text, "run scripts/build_notebooks.py"
+def test_parameters_cell_matches_the_registry(family: str) -> None:
+    """Names, order, types, defaults and help of the parameters cell are the registry's."""
+    path = NOTEBOOKS_DIR / f"{family}.ipynb"
+    nb = nbformat.read(path, as_version=4)  # type: ignore[no-untyped-call]
+    tagged = [c for c in nb.cells if "parameters" in c.metadata.get("tags", [])]
+    assert len(tagged) == 1 and nb.cells.index(tagged[0]) == 0, "one parameters cell, first"
+    found = papermill.inspect_notebook(str(path))
+    wanted = FAMILIES[family].parameters
+    assert list(found) == [p.name for p in wanted]
+    for param in wanted:
+        got = found[param.name]
+        assert got["inferred_type_name"] == param.type_name, param.name
+        assert ast.literal_eval(got["default"]) == param.default, param.name
+        assert got["help"] == param.help, param.name
 
 
 @pytest.mark.parametrize("family", FAMILIES)
-def test_notebook_is_stripped_with_one_parameters_cell(family: str) -> None:
+def test_notebook_is_stripped_and_tells_the_story_with_the_helpers(family: str) -> None:
     path = NOTEBOOKS_DIR / f"{family}.ipynb"
     nb = nbformat.read(path, as_version=4)  # type: ignore[no-untyped-call]
     nbformat.validate(nb)
@@ -95,21 +90,21 @@ def test_notebook_is_stripped_with_one_parameters_cell(family: str) -> None:
         "display_name": "NHS finance kit (Python 3.11)",
         "language": "python",
     }
-    tagged = [c for c in nb.cells if "parameters" in c.metadata.get("tags", [])]
-    assert len(tagged) == 1 and nb.cells.index(tagged[0]) == 0
     for cell in _code_cells(nb):
-        assert cell["outputs"] == [] and cell["execution_count"] is None
-    setup = nb.cells[1].source
-    assert setup.count("open_report(") == 1
-    sources = "\n".join(c.source for c in nb.cells)
+        assert cell["outputs"] == [] and cell["execution_count"] is None, "saved with outputs"
+        tree = ast.parse(_text(cell["source"]))
+        defined = [
+            n for n in ast.walk(tree) if isinstance(n, ast.FunctionDef | ast.ClassDef | ast.Lambda)
+        ]
+        assert not defined, f"{family}: define functions in helpers/report/{family}.py"
+    sources = "\n".join(_text(c["source"]) for c in nb.cells)
+    assert (
+        sources.count(f'open_report(\n    "{family}",') + sources.count(f'open_report("{family}",')
+        == 1
+    ), "one open_report call, for this notebook's family"
     assert sources.count("report.record_figures()") == 1
     for forbidden in ("open(", "Path(", "chdir", "../", "read_csv", "import os"):
         assert forbidden not in sources, f"{forbidden} in {family}: paths come from helpers"
-    params = papermill.inspect_notebook(str(path))
-    expected = {"period": '"2011-12-Q1"', "org_code": '"Q36"', "returns_dir": '""'}
-    if family in THRESHOLD_FAMILIES:
-        expected["threshold_pct"] = "1.0"
-    assert {k: v["default"] for k, v in params.items()} == expected
 
 
 # --- executed reports (slow) --------------------------------------------------------------

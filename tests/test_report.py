@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import shutil
 from pathlib import Path
 from typing import Any
@@ -10,11 +11,15 @@ import pandas as pd
 import pytest
 from IPython.display import Markdown
 
-from helpers import report as rp
+from helpers import metrics
 from helpers.errors import KitError, NoDataError, ParameterError
 from helpers.paths import PROCESSED_DIR, PROJ_ROOT, RAW_DIR
 from helpers.periods import Period
-from helpers.report import Report, open_report
+from helpers.report import Report, base, display, open_report, opening
+from helpers.report import cluster_milestone_slippage as clusters
+from helpers.report import pct_support_needs as pcts
+from helpers.report import provider_shortfall as providers
+from helpers.report import regional_outturn as regional
 
 
 def _error(family: str, period: object, org: object, **options: object) -> KitError:
@@ -124,8 +129,8 @@ def test_other_bad_parameters() -> None:
 
 def test_error_is_shown_as_markdown_in_a_notebook(monkeypatch: pytest.MonkeyPatch) -> None:
     shown: list[str] = []
-    monkeypatch.setattr(rp, "_in_ipython", lambda: True)
-    monkeypatch.setattr(rp, "show_markdown", shown.append)
+    monkeypatch.setattr(opening, "_in_ipython", lambda: True)
+    monkeypatch.setattr(opening, "show_markdown", shown.append)
     err = _error("pct_support_needs", "2010-11-M10", "ZZZ")
     assert shown == [f"**This report cannot be produced.** {err}"]
 
@@ -153,19 +158,19 @@ def test_open_report_normalises_and_describes_the_report() -> None:
 
 def test_returns_location(tmp_path: Path) -> None:
     period = Period.parse("2011-12-Q1")
-    assert rp.returns_location("", period) == (RAW_DIR, PROCESSED_DIR)
-    assert rp.returns_location("data/raw", period) == (RAW_DIR, PROCESSED_DIR)
-    assert rp.returns_location(RAW_DIR / "2011-12-Q1", period)[0] == RAW_DIR
+    assert opening.returns_location("", period) == (RAW_DIR, PROCESSED_DIR)
+    assert opening.returns_location("data/raw", period) == (RAW_DIR, PROCESSED_DIR)
+    assert opening.returns_location(RAW_DIR / "2011-12-Q1", period)[0] == RAW_DIR
     (tmp_path / "2011-12-Q1").mkdir()
-    raw, processed = rp.returns_location(tmp_path / "2011-12-Q1", period)
+    raw, processed = opening.returns_location(tmp_path / "2011-12-Q1", period)
     assert raw == tmp_path
     assert processed.parent == PROCESSED_DIR / "elsewhere"
-    assert rp.returns_location(str(tmp_path), period) == (raw, processed)
-    assert PROJ_ROOT in rp.returns_location("data/raw", period)[0].parents
+    assert opening.returns_location(str(tmp_path), period) == (raw, processed)
+    assert PROJ_ROOT in opening.returns_location("data/raw", period)[0].parents
 
 
 def test_returns_from_another_folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr("helpers.report.PROCESSED_DIR", tmp_path / "processed")
+    monkeypatch.setattr("helpers.report.opening.PROCESSED_DIR", tmp_path / "processed")
     shutil.copytree(RAW_DIR / "2011-12-Q1", tmp_path / "returns" / "2011-12-Q1")
     report = open_report(
         "cluster_milestone_slippage", "2011-12-Q1", "Q36", returns_dir=str(tmp_path / "returns")
@@ -176,14 +181,14 @@ def test_returns_from_another_folder(tmp_path: Path, monkeypatch: pytest.MonkeyP
 
 
 def test_sources_note_names_the_published_sources() -> None:
-    m10 = rp.sources_note("2010-11-M10")
+    m10 = base.sources_note("2010-11-M10")
     assert "The 28 published figures for 2010-11-M10" in m10
     assert "NHS London board papers, March 2011" in m10
-    q1 = rp.sources_note(Period.parse("2011-12-Q1"))
+    q1 = base.sources_note(Period.parse("2011-12-Q1"))
     assert "Sources: " in q1
     assert "NHS London delivery group QIPP report, July 2011" in q1
     assert "Update on 2011/12 Financial Position at M3" in q1
-    assert "published no figures for 2011-12-Q2" in rp.sources_note("2011-12-Q2")
+    assert "published no figures for 2011-12-Q2" in base.sources_note("2011-12-Q2")
 
 
 def test_notes_carry_the_caveat_and_definitions() -> None:
@@ -200,7 +205,7 @@ def test_board_table_and_its_bundle_are_deterministic() -> None:
     frame = pd.DataFrame(
         {"name": ["A & B", "C"], "gbp": [-12.94, 1234.5], "pct": [16.99, None], "ok": [True, False]}
     )
-    table = rp.board_table(
+    table = display.board_table(
         frame,
         {
             "name": ("Who", "text"),
@@ -216,28 +221,28 @@ def test_board_table_and_its_bundle_are_deterministic() -> None:
         "%": ["17.0", "—"],
         "OK": ["Yes", "No"],
     }
-    first, second = rp.table_bundle(table), rp.table_bundle(table)
+    first, second = display.table_bundle(table), display.table_bundle(table)
     assert first == second
     assert set(first) == {"text/plain", "text/html"}
     assert first["text/plain"].startswith("A caption\n")
     html = first["text/html"]
     assert "A &amp; B" in html and "<caption>A caption</caption>" in html
     assert 'id="T_a-caption-' in html
-    empty = rp.table_bundle(
-        rp.board_table(frame.iloc[0:0], {"name": ("Who", "text")}, "x", "None.")
+    empty = display.table_bundle(
+        display.board_table(frame.iloc[0:0], {"name": ("Who", "text")}, "x", "None.")
     )
     assert empty == {"text/plain": "None.", "text/markdown": "*None.*"}
     with pytest.raises(ValueError, match="unknown column kind"):
-        rp.board_table(frame, {"name": ("Who", "words")}, "x")
+        display.board_table(frame, {"name": ("Who", "words")}, "x")
 
 
 def test_show_markdown_and_table_display_text(monkeypatch: pytest.MonkeyPatch) -> None:
     shown: list[tuple[Any, dict[str, Any]]] = []
     monkeypatch.setattr("IPython.display.display", lambda obj, **kw: shown.append((obj, kw)))
-    rp.show_markdown("**Hello**")
-    rp.show_markdown("  ")
-    table = rp.board_table(pd.DataFrame({"a": [1.0]}), {"a": ("A £m", "money")}, "Cap")
-    rp.show_table(table)
+    display.show_markdown("**Hello**")
+    display.show_markdown("  ")
+    table = display.board_table(pd.DataFrame({"a": [1.0]}), {"a": ("A £m", "money")}, "Cap")
+    display.show_table(table)
     assert len(shown) == 2
     text = shown[0][0]
     assert isinstance(text, Markdown)
@@ -281,7 +286,8 @@ def test_every_section_of_every_family_renders(family: str, period: str, org: st
     report = open_report(family, period, org)
     assert report.summary_markdown()
     for name in TABLES[family]:
-        bundle = rp.table_bundle(getattr(rp, name)(report))
+        module = importlib.import_module(f"helpers.report.{family}")  # the family's own module
+        bundle = display.table_bundle(getattr(module, name)(report))
         assert bundle["text/plain"]
         assert "nan" not in bundle["text/plain"].lower().split()
     figs = report.figures()
@@ -295,34 +301,34 @@ def test_cluster_report_in_a_year_without_milestones() -> None:
     figs = report.figures()
     assert not any(k.startswith(("milestones_", "clusters_")) for k in figs)
     assert figs["qipp_annual_plan_gbp_m"] == 455.5 and figs["qipp_forecast_gbp_m"] == 391.7
-    assert rp.milestone_table(report).frame.empty
-    assert rp.table_bundle(rp.milestone_table(report))["text/plain"] == (
+    assert clusters.milestone_table(report).frame.empty
+    assert display.table_bundle(clusters.milestone_table(report))["text/plain"] == (
         "No QIPP milestones were tracked in 2010-11."
     )
-    assert rp.delays_markdown(report) == ""
+    assert clusters.delays_markdown(report) == ""
 
 
 def test_cluster_tables_add_london_totals() -> None:
     report = open_report("cluster_milestone_slippage", "2011-12-Q1", "ONEL")
-    clusters = rp.cluster_table(report).frame
-    assert clusters["Cluster"].tolist() == ["NCL", "INEL", "ONEL", "NWL", "SEL", "SWL", "London"]
-    assert clusters.iloc[-1]["YTD variance £m"] == "(2.6)"
-    assert clusters.iloc[-1]["Target met to date"] == "—"
-    milestones = rp.milestone_table(report).frame
+    table = clusters.cluster_table(report).frame
+    assert table["Cluster"].tolist() == ["NCL", "INEL", "ONEL", "NWL", "SEL", "SWL", "London"]
+    assert table.iloc[-1]["YTD variance £m"] == "(2.6)"
+    assert table.iloc[-1]["Target met to date"] == "—"
+    milestones = clusters.milestone_table(report).frame
     assert milestones.iloc[-1].tolist() == ["London", "129", "107", "22", "100"]
-    categories = rp.category_milestone_table(report).frame
+    categories = clusters.category_milestone_table(report).frame
     assert categories["Missed"].astype(int).sum() == 6  # ONEL's own
-    assert set(rp.delays(report)["cluster_code"]) == {"ONEL"}
+    assert set(clusters.delays(report)["cluster_code"]) == {"ONEL"}
 
 
 def test_bridge_and_movement_for_a_cluster() -> None:
     report = open_report("regional_outturn", "2011-12-Q1", "NCL")
-    frame = rp.bridge(report)
+    frame = regional.bridge(report)
     assert frame["step"].iloc[0] == "Plan" and frame["step"].iloc[-1] == "Forecast"
     assert frame["end_gbp_m"].iloc[-2] == pytest.approx(frame["amount_gbp_m"].iloc[-1])
-    move = rp.movement(report)
+    move = regional.movement(report)
     assert move["group"].tolist() == ["North Central London"]
-    london = rp.movement(open_report("regional_outturn", "2010-11-M10", "Q36"))
+    london = regional.movement(open_report("regional_outturn", "2010-11-M10", "Q36"))
     assert london.set_index("group").loc["London", "movement_gbp_m"] == pytest.approx(-23.9)
 
 
@@ -344,17 +350,17 @@ def test_record_figures_records_the_family_figures(monkeypatch: pytest.MonkeyPat
 
 def test_an_organisations_ranking_tables_show_its_peers(monkeypatch: pytest.MonkeyPatch) -> None:
     trust = open_report("provider_shortfall", "2010-11-M10", "RF4")
-    whole = rp.trust_table(trust)
+    whole = providers.trust_table(trust)
     assert "ranked" not in whole.caption and len(whole.frame) == 25
-    monkeypatch.setattr(rp.metrics, "RANK_LIMIT", 5)
-    peers = rp.trust_table(trust)
+    monkeypatch.setattr(metrics, "RANK_LIMIT", 5)
+    peers = providers.trust_table(trust)
     codes = whole.frame["Code"].tolist()
     at = codes.index("RF4")
     assert peers.frame["Code"].tolist() == codes[max(at - 2, 0) :][:5]
     assert "of 25 NHS trusts; London's report lists them all)" in peers.caption
     london = open_report("provider_shortfall", "2010-11-M10", "Q36")
-    assert len(rp.trust_table(london).frame) == 25  # London's report lists every trust
+    assert len(providers.trust_table(london).frame) == 25  # London's report lists every trust
     pct = open_report("pct_support_needs", "2011-12-Q1", "5NC")
-    assert len(rp.pct_table(pct).frame) == 5
-    needing = rp.pct_table(pct, only_needing_support=True)
+    assert len(pcts.pct_table(pct).frame) == 5
+    needing = pcts.pct_table(pct, only_needing_support=True)
     assert "ranked" not in needing.caption  # the list of PCTs needing support is never cut

@@ -23,12 +23,12 @@ from IPython.display import Markdown
 from kit_project import make_project, run_kit, tree_hashes
 
 import helpers
-from helpers import report as rp
 from helpers.errors import ParameterError
 from helpers.export import period_index, write_outputs_index
 from helpers.narrative import markdown_safe
 from helpers.params import Dirs, load_params
 from helpers.plan import build_plan
+from helpers.report import display
 
 PERIOD = "2011-12-Q1"
 SCRIPT = "<script>alert(1)</script>"
@@ -168,7 +168,7 @@ def test_markdown_from_the_data_is_shown_as_text() -> None:
 
 
 def test_board_text_escapes_its_markdown_but_keeps_its_plain_text() -> None:
-    text = rp.BoardText(f"**{SCRIPT}** forecasts a deficit.")
+    text = display.BoardText(f"**{SCRIPT}** forecasts a deficit.")
     assert isinstance(text, Markdown)
     assert repr(text) == f"**{SCRIPT}** forecasts a deficit."
     assert (
@@ -177,10 +177,10 @@ def test_board_text_escapes_its_markdown_but_keeps_its_plain_text() -> None:
 
 
 def test_tables_escape_cells_and_captions() -> None:
-    table = rp.board_table(pd.DataFrame({"name": [SCRIPT]}), {"name": ("PCT", "text")}, SCRIPT)
-    assert_shown_as_text(rp.table_bundle(table)["text/html"], SCRIPT)
-    empty = rp.Table(pd.DataFrame(), "x", empty_text=SCRIPT)
-    assert SCRIPT not in rp.table_bundle(empty)["text/markdown"]
+    table = display.board_table(pd.DataFrame({"name": [SCRIPT]}), {"name": ("PCT", "text")}, SCRIPT)
+    assert_shown_as_text(display.table_bundle(table)["text/html"], SCRIPT)
+    empty = display.Table(pd.DataFrame(), "x", empty_text=SCRIPT)
+    assert SCRIPT not in display.table_bundle(empty)["text/markdown"]
 
 
 def test_index_pages_escape_names(tmp_path: Path) -> None:

@@ -258,7 +258,7 @@ def _report_row(job: Job, name: str, status: str, figs: pd.DataFrame) -> str:
 
 def period_index(plan: Plan, names: Mapping[str, str], failed: set[str], figs: pd.DataFrame) -> str:
     """The period's index.html: every report, linked, with its headline figures."""
-    from helpers.report import FAMILY_TITLES
+    from helpers.report.registry import FAMILIES
 
     e = html.escape
     period = plan.params.period
@@ -272,7 +272,7 @@ def period_index(plan: Plan, names: Mapping[str, str], failed: set[str], figs: p
     ]
     for family in plan.params.families:
         jobs = [j for j in plan.jobs if j.family == family]
-        title = FAMILY_TITLES.get(family, family)
+        title = FAMILIES[family].title if family in FAMILIES else family
         rows = []
         for job in jobs:
             status = "ok" if job.name in good else "failed" if job.name in failed else "stale"

@@ -484,8 +484,15 @@ def pct_figures(data: PeriodData, org_code: str = REGION) -> dict[str, float | i
 
 
 def cluster_figures(data: PeriodData, org_code: str = REGION) -> dict[str, float | int]:
-    """Headline figures of the cluster_milestone_slippage report (London, or one cluster)."""
+    """Headline figures of the cluster_milestone_slippage report (London, or one cluster).
+
+    Only what the period's returns hold: without clusters (before April 2011) London's QIPP
+    totals come from its PCTs, and without milestone tracking (2010-11) there are no
+    milestone counts.
+    """
     sav = cluster_savings(data)
+    if sav.empty:
+        return _qipp_from_pcts(data)
     status = milestone_status(data)
     if org_code == REGION:
         q: Any = sav.sum(numeric_only=True)
@@ -513,13 +520,23 @@ def cluster_figures(data: PeriodData, org_code: str = REGION) -> dict[str, float
             "milestones_not_yet_due_count": int(counts["not_yet_due"]),
         }
     )
+    if not data.has_milestones:
+        figs = {k: v for k, v in figs.items() if not k.startswith("milestones_")}
     return {k: _r(v) for k, v in figs.items()}
 
 
-#: The headline-figure function of each report family: ``(data, org_code, **options) -> dict``.
-FAMILY_FIGURES = {
-    "regional_outturn": regional_figures,
-    "provider_shortfall": provider_figures,
-    "pct_support_needs": pct_figures,
-    "cluster_milestone_slippage": cluster_figures,
-}
+def _qipp_from_pcts(data: PeriodData) -> dict[str, float | int]:
+    """London's QIPP figures from its PCTs' rows (a period without clusters), or none."""
+    qipp = savings_summary(data)
+    if "QIPP" not in qipp.index:
+        return {}
+    q = qipp.to_dict("index")["QIPP"]
+    figs = {
+        "qipp_ytd_plan_gbp_m": q["ytd_plan_gbp_m"],
+        "qipp_ytd_actual_gbp_m": q["ytd_actual_gbp_m"],
+        "qipp_ytd_variance_gbp_m": q["ytd_actual_gbp_m"] - q["ytd_plan_gbp_m"],
+        "qipp_annual_plan_gbp_m": q["annual_plan_gbp_m"],
+        "qipp_forecast_gbp_m": q["forecast_gbp_m"],
+        "qipp_forecast_variance_gbp_m": q["forecast_gbp_m"] - q["annual_plan_gbp_m"],
+    }
+    return {k: _r(v) for k, v in figs.items()}

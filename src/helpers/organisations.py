@@ -12,6 +12,7 @@ refused with the file, row, column, value and what was expected, never a traceba
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -30,15 +31,6 @@ REGION = "Q36"
 CLUSTERS = ("NCL", "INEL", "ONEL", "NWL", "SEL", "SWL")
 COMMISSIONER_TYPES = ("pct", "care_trust")
 PROVIDER_TYPES = ("nhs_trust",)
-
-#: Which organisation types each report family runs for (besides London, Q36).
-FAMILY_ORG_TYPES: dict[str, tuple[str, ...]] = {
-    "regional_outturn": ("sha", "cluster"),
-    "provider_shortfall": ("sha", *PROVIDER_TYPES),
-    "pct_support_needs": ("sha", *COMMISSIONER_TYPES),
-    "cluster_milestone_slippage": ("sha", "cluster"),
-}
-
 
 @dataclass(frozen=True)
 class Reference:
@@ -95,30 +87,29 @@ class Reference:
             org: cluster for cluster in CLUSTERS for org in self.cluster_members(cluster, period)
         }
 
-    def family_orgs(self, family: str, period: Period) -> list[str]:
-        """Organisations a family can report on in the period: London first, then sorted codes."""
-        if family not in FAMILY_ORG_TYPES:
-            raise ReferenceDataError(f"unknown report family {family!r}")
+    def orgs_of_types(self, types: Sequence[str], period: Period) -> list[str]:
+        """Organisations of ``types`` valid in the period: London first, then sorted codes."""
         valid = self.valid_in(period)
-        types = FAMILY_ORG_TYPES[family]
         codes = sorted(valid.loc[valid["org_type"].isin(types), "org_code"].astype(str))
-        return [REGION] + [c for c in codes if c != REGION]
+        return [REGION] + [c for c in codes if c != REGION] if REGION in codes else codes
 
-    def check_org(self, family: str, org_code: str, period: Period) -> None:
-        """Raise ReferenceDataError with one clear sentence if the family cannot report on it."""
+    def check_org(self, org_code: str, types: Sequence[str], period: Period, report: str) -> None:
+        """ReferenceDataError (one sentence) unless ``report`` can run for ``org_code``.
+
+        ``types`` are the organisation types the report runs for ("sha" is London).
+        """
         if org_code not in set(self.organisations["org_code"]):
             raise ReferenceDataError(
                 f"organisation {org_code!r} is not a known organisation code "
                 f"(see data/reference/organisations.csv)"
             )
         kind = self.org_type(org_code)
-        if kind not in FAMILY_ORG_TYPES[family]:
-            wanted = ", ".join(FAMILY_ORG_TYPES[family])
+        if kind not in types:
             raise ReferenceDataError(
-                f"{self.name(org_code)} ({org_code}) is a {kind}; the {family} report "
-                f"runs for organisations of type {wanted}"
+                f"{self.name(org_code)} ({org_code}) is a {kind}; the {report} report "
+                f"runs for organisations of type {', '.join(types)}"
             )
-        if org_code not in self.family_orgs(family, period):
+        if org_code not in self.orgs_of_types(types, period):
             raise ReferenceDataError(
                 f"{self.name(org_code)} ({org_code}) was not a valid organisation in {period} "
                 f"(see its validity dates in data/reference/organisations.csv)"

@@ -38,7 +38,7 @@ from pydantic import (
 from pydantic import ValidationError as SchemaError
 
 from helpers.errors import KitError, ParameterError
-from helpers.organisations import FAMILY_ORG_TYPES, Reference, load_reference
+from helpers.organisations import Reference, load_reference
 from helpers.paths import (
     NOTEBOOKS_DIR,
     OUTPUTS_DIR,
@@ -49,6 +49,8 @@ from helpers.paths import (
     REFERENCE_DIR,
 )
 from helpers.periods import Period
+from helpers.report.family import Family
+from helpers.report.registry import FAMILIES
 
 #: Parameters the kit sets for every report; a params file may not set them as options.
 KIT_PARAMETERS = ("period", "org_code", "returns_dir")
@@ -295,9 +297,9 @@ def _check_options(spec: FamilySpec, declared: list[NotebookParameter], key: str
 # --- organisations, returns -----------------------------------------------------------------
 
 
-def _orgs(spec: FamilySpec, family: str, period: Period, ref: Reference, key: str) -> list[str]:
+def _orgs(spec: FamilySpec, family: Family, period: Period, ref: Reference, key: str) -> list[str]:
     if spec.orgs == "all":
-        codes = ref.family_orgs(family, period)
+        codes = ref.orgs_of_types(family.org_types, period)
         bad = [c for c in codes if not ORG_CODE.fullmatch(c)]
         if bad:
             raise ParameterError(
@@ -320,7 +322,7 @@ def _orgs(spec: FamilySpec, family: str, period: Period, ref: Reference, key: st
             problems.append(f"{key}.orgs[{i}]: {code!r} is listed twice")
         seen.add(code)
         try:
-            ref.check_org(family, code, period)
+            ref.check_org(code, family.org_types, period, family.name)
         except KitError as exc:
             problems.append(f"{key}.orgs[{i}]: {exc}")
     if problems:
@@ -339,7 +341,7 @@ def returns_folders(returns_dir: str, period: Period, dirs: Dirs) -> tuple[Path,
                 "returns_dir that holds them)"
             )
         return dirs.raw, dirs.processed
-    from helpers.report import returns_location  # the notebooks' own rule, not a copy
+    from helpers.report.opening import returns_location  # the notebooks' own rule
 
     try:
         return returns_location(returns_dir, period)
@@ -412,7 +414,7 @@ def load_params(path: Path, dirs: Dirs | None = None) -> PeriodParams:
     for family, fam in spec.families.items():
         key = f"families.{family}"
         notebook = dirs.notebooks / f"{family}.ipynb"
-        if family not in FAMILY_ORG_TYPES or not notebook.is_file():
+        if family not in FAMILIES or not notebook.is_file():
             known = ", ".join(sorted(p.stem for p in dirs.notebooks.glob("*.ipynb")))
             problems.append(f"{key}: unknown report family (the notebooks are {known})")
             continue
@@ -420,7 +422,7 @@ def load_params(path: Path, dirs: Dirs | None = None) -> PeriodParams:
         option_problems = _check_options(fam, declared, key)
         problems += option_problems
         try:
-            orgs = _orgs(fam, family, period, ref, key)
+            orgs = _orgs(fam, FAMILIES[family], period, ref, key)
         except ParameterError as exc:
             problems += str(exc).splitlines()
             continue

@@ -140,9 +140,10 @@ def is_up_to_date(job: Job) -> bool:
 
 
 def _title(family: str, org_name: str, org_code: str, period: str) -> str:
-    from helpers.report import FAMILY_TITLES
+    from helpers.report.registry import FAMILIES
 
-    return f"{FAMILY_TITLES.get(family, family)}: {org_name} ({org_code}), {period}"
+    title = FAMILIES[family].title if family in FAMILIES else family
+    return f"{title}: {org_name} ({org_code}), {period}"
 
 
 def build_plan(

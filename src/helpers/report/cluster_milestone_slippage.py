@@ -1,0 +1,237 @@
+"""The cluster_milestone_slippage report: QIPP savings and milestones by PCT cluster.
+
+Usage example (the notebook ``notebooks/cluster_milestone_slippage.ipynb``)::
+
+    report = open_report("cluster_milestone_slippage", "2011-12-Q1", "NCL")
+    show_table(milestone_table(report))
+    show_markdown(delays_markdown(report))
+
+A cluster *meets its savings target* when its year-to-date QIPP savings are at least its
+year-to-date plan; milestones due are those met or missed by the period's end. Years without
+milestone tracking (2010-11) say so instead of showing empty tables.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from helpers import metrics, narrative
+from helpers.report.base import Report
+from helpers.report.display import Table, board_table, label
+from helpers.report.family import Family, Figures
+
+
+def cluster_table(report: Report) -> Table:
+    """QIPP to date and forecast against plan by cluster, with London's total (chart data)."""
+    sav = metrics.cluster_savings(report.data)
+    frame = sav.reset_index()
+    if not frame.empty:
+        total = sav.drop(columns="savings_target_met").sum().to_frame().T
+        total.insert(0, "cluster_code", "London")
+        frame = pd.concat([frame.astype({"savings_target_met": "object"}), total])
+    columns = {
+        "cluster_code": ("Cluster", "text"),
+        "ytd_plan_gbp_m": ("YTD plan £m", "money"),
+        "ytd_actual_gbp_m": ("YTD delivered £m", "money"),
+        "ytd_variance_gbp_m": ("YTD variance £m", "money"),
+        "annual_plan_gbp_m": ("Plan £m", "money"),
+        "forecast_gbp_m": ("Forecast £m", "money"),
+        "forecast_variance_gbp_m": ("Forecast variance £m", "money"),
+        "savings_target_met": ("Target met to date", "flag"),
+    }
+    return board_table(
+        frame,
+        columns,
+        f"QIPP savings by cluster, {report.period}, £m",
+        "There were no PCT clusters in this period (they were formed in April 2011).",
+    )
+
+
+def member_qipp_table(report: Report) -> Table:
+    """QIPP by PCT: the cluster's members, or every PCT in a London report."""
+    per = metrics.savings_by_org(report.data)
+    per = per.loc[per["programme"] == "QIPP"]
+    if report.cluster is not None:
+        per = per.loc[per["org_code"].isin(report.members)]
+    columns = {
+        "org_code": ("Code", "text"),
+        "name": ("PCT", "text"),
+        "ytd_plan_gbp_m": ("YTD plan £m", "money"),
+        "ytd_actual_gbp_m": ("YTD delivered £m", "money"),
+        "annual_plan_gbp_m": ("Plan £m", "money"),
+        "forecast_gbp_m": ("Forecast £m", "money"),
+        "forecast_pct_of_plan": ("Forecast % of plan", "pct"),
+    }
+    return board_table(per, columns, f"QIPP savings by PCT, {report.period}, £m")
+
+
+STATUS_COLUMNS = ["due", "met", "missed", "not_yet_due"]
+
+
+def milestone_counts(report: Report) -> pd.DataFrame:
+    """Milestones due, met, missed and not yet due by cluster (``label``; empty without any)."""
+    if not report.data.has_milestones:
+        return pd.DataFrame(columns=["label", *STATUS_COLUMNS])
+    counts = metrics.milestone_status(report.data)
+    return counts.reset_index().rename(columns={"cluster_code": "label"})
+
+
+def milestone_status_by_category(milestones: pd.DataFrame) -> pd.DataFrame:
+    """Milestones due (met + missed), met, missed and not yet due by workstream category."""
+    counts = pd.crosstab(milestones["category"], milestones["status"])
+    counts = counts.reindex(columns=["met", "missed", "not_yet_due"], fill_value=0)
+    counts["due"] = counts["met"] + counts["missed"]
+    counts.index = counts.index.map(label)
+    counts.index.name = "label"
+    counts.columns.name = None
+    return counts[STATUS_COLUMNS].astype("int64")
+
+
+def _status_columns(by: str) -> dict[str, tuple[str, str]]:
+    return {
+        "label": (by, "text"),
+        "due": ("Due", "count"),
+        "met": ("Met", "count"),
+        "missed": ("Missed", "count"),
+        "not_yet_due": ("Not yet due", "count"),
+    }
+
+
+def milestone_table(report: Report) -> Table:
+    """The milestone chart's data: due, met, missed, not yet due by cluster, and London."""
+    counts = milestone_counts(report)
+    if not counts.empty:
+        total = counts[STATUS_COLUMNS].sum().to_frame().T.assign(label="London")
+        counts = pd.concat([counts, total], ignore_index=True)
+    return board_table(
+        counts,
+        _status_columns("Cluster"),
+        f"QIPP milestones by cluster, {report.period}",
+        no_tracking_sentence(report),
+    )
+
+
+def category_milestone_table(report: Report) -> Table:
+    """Milestones by workstream category, for London or the cluster."""
+    ms = report.data.milestones
+    if report.cluster is not None:
+        ms = ms.loc[ms["cluster_code"] == report.cluster]
+    counts = (
+        milestone_status_by_category(ms).reset_index()
+        if report.data.has_milestones
+        else pd.DataFrame(columns=["label", *STATUS_COLUMNS])
+    )
+    who = "London" if report.cluster is None else report.cluster
+    return board_table(
+        counts,
+        _status_columns("Workstream category"),
+        f"QIPP milestones by workstream category, {who}, {report.period}",
+        no_tracking_sentence(report),
+    )
+
+
+def no_tracking_sentence(report: Report) -> str:
+    """The short note shown in place of milestone tables for a year without tracking."""
+    return f"No QIPP milestones were tracked in {report.period.financial_year}."
+
+
+def delays(report: Report) -> pd.DataFrame:
+    """Missed milestones (for the cluster, or all), longest delay first."""
+    if not report.data.has_milestones:
+        return metrics.milestone_delays(report.data).iloc[0:0]
+    return metrics.milestone_delays(report.data, cluster=report.cluster)
+
+
+def delays_table(report: Report) -> Table:
+    """Missed milestones with their delay in months and the reason given."""
+    frame = delays(report).copy()
+    frame["category"] = frame["category"].map(label)
+    frame["reason_category"] = frame["reason_category"].map(label)
+    frame["due"] = frame["due_date"].dt.strftime("%b %Y")
+    columns = {
+        "milestone_id": ("Milestone", "text"),
+        "org_code": ("PCT", "text"),
+        "category": ("Category", "text"),
+        "scheme": ("Scheme", "text"),
+        "due": ("Due", "text"),
+        "delay_months": ("Delay (months)", "count"),
+        "reason_category": ("Reason", "text"),
+        "reason_text": ("Explanation", "text"),
+    }
+    empty = (
+        "No milestone due by the end of the period was missed."
+        if report.data.has_milestones
+        else no_tracking_sentence(report)
+    )
+    return board_table(frame, columns, "Missed milestones, longest delay first", empty)
+
+
+def delays_markdown(report: Report) -> str:
+    """The delays in words (empty for a year without tracking: the table says so)."""
+    if not report.data.has_milestones:
+        return ""
+    return narrative.delays_summary(delays(report))
+
+
+# --- figures, summary and definitions (the registry entry) --------------------------------
+
+
+def figures(report: Report) -> Figures:
+    """London's (or one cluster's) QIPP and milestone figures."""
+    return metrics.cluster_figures(report.data, report.org_code)
+
+
+def summary(report: Report) -> str:
+    """The board summary: QIPP against plan, who met target, milestones due and missed."""
+    figs = report.figures()
+    year = report.period.financial_year
+    if not report.data.has_milestones:
+        text = narrative.no_milestones_sentence(year)
+        if figs:
+            text += " " + narrative.cluster_summary(
+                figs, area="London's PCTs", when=report.period.label
+            )
+        return text
+    met = None
+    if report.is_region:
+        sav = metrics.cluster_savings(report.data)
+        names = report.data.reference.organisations.set_index("org_code")["name"]
+        met = [str(names[c]) for c in sav.index[sav["savings_target_met"]]]
+    return narrative.cluster_summary(
+        figs, area=report.area, when=report.period.label, met_clusters=met
+    )
+
+
+def definitions(report: Report) -> list[str]:
+    """The definitions the notes repeat."""
+    return [
+        "A cluster meets its savings target when its year-to-date QIPP savings are at "
+        "least its year-to-date plan; milestones due are those met or missed by the "
+        "period's end.",
+    ]
+
+
+FAMILY = Family(
+    name="cluster_milestone_slippage",
+    title="QIPP savings and milestone slippage",
+    org_types=("sha", "cluster"),
+    org_help="NHS London (Q36) or a PCT cluster (NCL, INEL, ...)",
+    options=(),
+    figure_names=(
+        "clusters_meeting_savings_target_count",  # London's report
+        "savings_target_met",  # a cluster's report
+        "qipp_ytd_plan_gbp_m",
+        "qipp_ytd_actual_gbp_m",
+        "qipp_ytd_variance_gbp_m",
+        "qipp_annual_plan_gbp_m",
+        "qipp_forecast_gbp_m",
+        "qipp_forecast_variance_gbp_m",
+        "milestones_due_count",
+        "milestones_met_count",
+        "milestones_missed_count",
+        "milestones_not_yet_due_count",
+    ),
+    figures=figures,
+    summary=summary,
+    definitions=definitions,
+)

@@ -1,0 +1,142 @@
+"""Showing board text and tables in a report: fixed text and HTML forms that nbval compares.
+
+Usage example (in a report notebook)::
+
+    show_markdown(report.summary_markdown())
+    show_table(board_table(frame, {"org_code": ("Code", "text"), "x_gbp_m": ("£m", "money")},
+                           "Caption"))
+
+Markdown from the data is escaped (:func:`helpers.narrative.markdown_safe`), so a scripted
+organisation name is shown as text; a :class:`Table` has a caption, header cells and
+right-aligned numbers, and the same frame always gives the same bytes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import html
+import math
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import pandas as pd
+from IPython.display import Markdown
+
+from helpers import narrative
+
+
+class BoardText(Markdown):
+    """IPython Markdown whose plain-text form is the text itself (so nbval compares the words).
+
+    Its Markdown form goes through :func:`helpers.narrative.markdown_safe`, so a name from
+    the data such as ``<script>...`` is shown as text in the HTML report, never run.
+    """
+
+    def __repr__(self) -> str:
+        return str(self.data)
+
+    def _repr_markdown_(self) -> str:
+        return narrative.markdown_safe(str(self.data))
+
+
+def show_markdown(text: str) -> None:
+    """Display board text as Markdown (its text/plain form is the same text); skip empty text."""
+    from IPython.display import display
+
+    if text.strip():
+        display(BoardText(text))  # type: ignore[no-untyped-call]
+
+
+@dataclass(frozen=True)
+class Table:
+    """A table ready for the board: formatted text cells, a caption, right-aligned numbers."""
+
+    frame: pd.DataFrame
+    caption: str
+    numeric: tuple[str, ...] = ()
+    empty_text: str = "Nothing to show."
+
+
+#: Column kinds understood by :func:`board_table`.
+KINDS = ("text", "money", "pct", "count", "flag")
+
+
+def _cell(value: Any, kind: str) -> str:
+    if value is None or (isinstance(value, float) and math.isnan(value)) or value is pd.NA:
+        return "—"
+    if kind == "money":
+        return narrative.money(float(value))
+    if kind == "pct":
+        return f"{narrative.pct(float(value))[:-1]}"
+    if kind == "count":
+        return str(int(value))
+    if kind == "flag":
+        return "Yes" if bool(value) else "No"
+    return str(value)
+
+
+def board_table(
+    frame: pd.DataFrame,
+    columns: Mapping[str, tuple[str, str]],
+    caption: str,
+    empty_text: str = "Nothing to show.",
+) -> Table:
+    """Format ``frame``'s ``columns`` (``{column: (header, kind)}``) as board-paper text."""
+    out = pd.DataFrame(index=range(len(frame)))
+    for col, (header, kind) in columns.items():
+        if kind not in KINDS:
+            raise ValueError(f"unknown column kind {kind!r}")
+        out[header] = [_cell(v, kind) for v in frame[col].tolist()]
+    numeric = tuple(h for h, k in columns.values() if k != "text")
+    return Table(out.astype(str), caption, numeric, empty_text)
+
+
+def _slug(text: str) -> str:
+    words = re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")
+    return words[:40] + "-" + hashlib.sha1(text.encode()).hexdigest()[:6]
+
+
+def table_bundle(table: Table) -> dict[str, str]:
+    """The display bundle of a table: deterministic text/plain and text/html."""
+    if table.frame.empty:
+        empty = narrative.markdown_safe(table.empty_text)
+        return {"text/plain": table.empty_text, "text/markdown": f"*{empty}*"}
+    frame = table.frame
+    plain = f"{table.caption}\n{frame.to_string(index=False)}"
+    numeric = [c for c in frame.columns if c in table.numeric]
+    styler = (
+        frame.style.set_uuid(_slug(table.caption))
+        .set_caption(html.escape(table.caption))  # the Styler escapes cells, not captions
+        .hide(axis="index")
+        .format(escape="html")
+        .set_table_styles(
+            [
+                {"selector": "caption", "props": "text-align: left; font-weight: bold;"},
+                {"selector": "th", "props": "background-color: #005EB8; color: white;"},
+                {"selector": "td, th", "props": "padding: 2px 8px;"},
+            ]
+        )
+    )
+    if numeric:
+        styler = styler.set_table_styles(
+            {c: [{"selector": "td", "props": "text-align: right;"}] for c in numeric},
+            overwrite=False,
+        )
+    return {"text/plain": plain, "text/html": styler.to_html()}
+
+
+def show_table(table: Table) -> None:
+    """Display a :class:`Table` (or its empty text when it has no rows)."""
+    from IPython.display import display
+
+    display(table_bundle(table), raw=True)  # type: ignore[no-untyped-call]
+
+
+def label(code: object) -> str:
+    """A category code as words: ``drugs_costs`` -> ``Drugs costs`` (missing -> ``—``)."""
+    if code is None or code is pd.NA or (isinstance(code, float) and math.isnan(code)):
+        return "—"
+    text = str(code).replace("_", " ")
+    return text[:1].upper() + text[1:]

@@ -1,0 +1,141 @@
+"""The pct_support_needs report: PCTs' break-even with and without support.
+
+Usage example (the notebook ``notebooks/pct_support_needs.ipynb``)::
+
+    report = open_report("pct_support_needs", "2010-11-M10", "5NC")
+    show_table(break_even_table(report))
+
+A PCT *needs support* when its forecast outturn before London Challenged Trust Board (LCTB)
+support is a deficit (:func:`helpers.metrics.pct_support`).
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from helpers import metrics, narrative
+from helpers.report.base import Report, peers, savings_category_table
+from helpers.report.display import Table, board_table
+from helpers.report.family import Family, Figures
+
+
+def pct_table(report: Report, only_needing_support: bool = False) -> Table:
+    """PCTs by outturn before LCTB support, worst first (the support chart's data).
+
+    In a PCT's report the full list shows the PCTs ranked nearest it
+    (:func:`helpers.report.base.peers`).
+    """
+    table = metrics.pct_support(report.data)
+    ranks = ""
+    if only_needing_support:
+        table = table.loc[table["needs_support"]]
+    else:
+        table, ranks = peers(report, table, "PCTs")
+    columns = {
+        "org_code": ("Code", "text"),
+        "name": ("PCT", "text"),
+        "cluster_code": ("Cluster", "text"),
+        "forecast_outturn_gbp_m": ("Forecast £m", "money"),
+        "lctb_support_gbp_m": ("LCTB support £m", "money"),
+        "outturn_before_support_gbp_m": ("Before support £m", "money"),
+        "underlying_gbp_m": ("Underlying £m", "money"),
+        "acute_overperformance_gbp_m": ("Acute overperformance £m", "money"),
+        "needs_support": ("Needs support", "flag"),
+        "qipp_forecast_pct_of_plan": ("QIPP forecast % of plan", "pct"),
+    }
+    if table["cluster_code"].isna().all():
+        del columns["cluster_code"]
+    caption = (
+        "PCTs that need support to break even"
+        if only_needing_support
+        else f"PCTs by forecast outturn before support, {report.period}{ranks}"
+    )
+    return board_table(table, columns, caption, "No PCT needs support to break even.")
+
+
+def break_even_table(report: Report) -> Table:
+    """One PCT's bridge from forecast outturn to underlying position (or London's PCTs)."""
+    table = metrics.pct_support(report.data)
+    if not report.is_region:
+        table = table.loc[table["org_code"] == report.org_code]
+    pos = metrics.position(report.data).set_index("org_code")["non_recurrent_gbp_m"]
+    non_recurrent = float(table["org_code"].map(pos).sum())
+    items = [
+        ("Forecast outturn", float(table["forecast_outturn_gbp_m"].sum())),
+        ("less LCTB support", -float(table["lctb_support_gbp_m"].sum())),
+        ("Outturn before support", float(table["outturn_before_support_gbp_m"].sum())),
+        ("less other non-recurrent measures", -non_recurrent),
+        ("Underlying position", float(table["underlying_gbp_m"].sum())),
+        ("Acute overperformance", float(table["acute_overperformance_gbp_m"].sum())),
+        ("QIPP plan", float(table["qipp_plan_gbp_m"].sum())),
+        ("QIPP forecast", float(table["qipp_forecast_gbp_m"].sum())),
+    ]
+    frame = pd.DataFrame(items, columns=["item", "amount_gbp_m"])
+    who = "London's PCTs" if report.is_region else report.org_code
+    columns = {"item": ("", "text"), "amount_gbp_m": (f"{who} £m", "money")}
+    return board_table(frame, columns, "Break-even with and without support, £m")
+
+
+def qipp_category_table(report: Report) -> Table:
+    """QIPP by workstream category, for the PCT, the cluster or all London PCTs."""
+    orgs = None if report.is_region else (report.members or [report.org_code])
+    return savings_category_table(report, "QIPP", orgs)
+
+
+# --- figures, summary and definitions (the registry entry) --------------------------------
+
+
+def figures(report: Report) -> Figures:
+    """London's PCTs' (or one PCT's) headline figures."""
+    return metrics.pct_figures(report.data, report.org_code)
+
+
+def summary(report: Report) -> str:
+    """The board summary: who needs support, before and after it, QIPP."""
+    figs = report.figures()
+    if report.is_region:
+        return narrative.pct_summary_london(figs, metrics.pct_support(report.data))
+    return narrative.pct_summary_org(figs, report.org_name)
+
+
+def definitions(report: Report) -> list[str]:
+    """The definitions the notes repeat."""
+    return [
+        "Needs support: the forecast outturn before London Challenged Trust Board support "
+        "is a deficit. Underlying position = forecast − LCTB support − other non-recurrent "
+        "measures.",
+    ]
+
+
+FAMILY = Family(
+    name="pct_support_needs",
+    title="PCT break-even and support needs",
+    org_types=("sha", "pct", "care_trust"),
+    org_help="NHS London (Q36: all PCTs) or one PCT or care trust, e.g. 5NC",
+    options=(),
+    figure_names=(
+        # London's report
+        "pcts_needing_support_count",
+        "pcts_lctb_support_gbp_m",
+        "pcts_forecast_outturn_gbp_m",
+        "pcts_outturn_before_support_gbp_m",
+        "pcts_acute_overperformance_gbp_m",
+        "pcts_savings_plan_gbp_m",
+        "pcts_savings_forecast_gbp_m",
+        "pcts_savings_shortfall_pct",
+        "pcts_savings_pct_of_resources",
+        # a PCT's report
+        "needs_support",
+        "forecast_outturn_gbp_m",
+        "lctb_support_gbp_m",
+        "outturn_before_support_gbp_m",
+        "underlying_gbp_m",
+        "acute_overperformance_gbp_m",
+        "qipp_plan_gbp_m",
+        "qipp_forecast_gbp_m",
+        "qipp_forecast_pct_of_plan",
+    ),
+    figures=figures,
+    summary=summary,
+    definitions=definitions,
+)

@@ -1,0 +1,154 @@
+"""The provider_shortfall report: NHS trusts' CIP savings and variance to plan.
+
+Usage example (the notebook ``notebooks/provider_shortfall.ipynb``)::
+
+    report = open_report("provider_shortfall", "2010-11-M10", "RF4", threshold_pct=1.0)
+    show_table(trust_table(report))
+    charts.show(charts.drivers_chart(drivers(report), report.chart_label))
+
+A trust is *significantly behind plan* when its forecast variance to plan is adverse by more
+than ``threshold_pct`` per cent of its turnover (:func:`helpers.metrics.trust_shortfall`).
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from helpers import metrics, narrative
+from helpers.report.base import THRESHOLD, Report, peers, savings_category_table
+from helpers.report.display import Table, board_table, label
+from helpers.report.family import Family, Figures
+
+
+def trust_table(report: Report) -> Table:
+    """NHS trusts ranked by variance as % of turnover (the ranking chart's data).
+
+    London's report lists every trust; a trust's report the trusts ranked nearest it
+    (:func:`helpers.report.base.peers`).
+    """
+    table = metrics.trust_shortfall(report.data, report.threshold_pct)
+    table = table.sort_values(["variance_pct_of_turnover", "org_code"], kind="stable")
+    table, ranks = peers(report, table, "NHS trusts")
+    columns = {
+        "org_code": ("Code", "text"),
+        "name": ("NHS trust", "text"),
+        "turnover_gbp_m": ("Turnover £m", "money"),
+        "annual_plan_gbp_m": ("Plan £m", "money"),
+        "forecast_outturn_gbp_m": ("Forecast £m", "money"),
+        "variance_to_plan_gbp_m": ("Variance £m", "money"),
+        "variance_pct_of_turnover": ("Variance % of turnover", "pct"),
+        "significantly_behind_plan": ("Significantly behind", "flag"),
+        "cip_plan_gbp_m": ("CIP plan £m", "money"),
+        "cip_forecast_gbp_m": ("CIP forecast £m", "money"),
+        "cip_shortfall_pct": ("CIP shortfall %", "pct"),
+    }
+    caption = f"NHS trusts by variance to plan as a share of turnover, {report.period}{ranks}"
+    return board_table(table, columns, caption)
+
+
+def behind_plan_table(report: Report) -> Table:
+    """The trusts significantly behind plan, worst variance first."""
+    table = metrics.trust_shortfall(report.data, report.threshold_pct)
+    table = table.loc[table["significantly_behind_plan"]]
+    columns = {
+        "org_code": ("Code", "text"),
+        "name": ("NHS trust", "text"),
+        "variance_to_plan_gbp_m": ("Variance £m", "money"),
+        "variance_pct_of_turnover": ("Variance % of turnover", "pct"),
+        "cip_shortfall_pct": ("CIP shortfall %", "pct"),
+    }
+    caption = (
+        f"Trusts significantly behind plan (adverse variance over "
+        f"{narrative.pct(report.threshold_pct)} of turnover)"
+    )
+    return board_table(table, columns, caption, "No trust is significantly behind plan.")
+
+
+def drivers(report: Report) -> pd.DataFrame:
+    """Variance drivers (£m) of the report's subject (the trust, or all London trusts).
+
+    Columns: ``driver``, ``amount_gbp_m`` and, in a trust's report, ``london_gbp_m``.
+    """
+    table = metrics.trust_shortfall(report.data, report.threshold_pct)
+    keys = list(narrative.DRIVER_LABELS)
+    out = pd.DataFrame({"driver": [label(narrative.DRIVER_LABELS[k]) for k in keys]})
+    london = [float(table[f"driver_{k}_gbp_m"].sum()) for k in keys]
+    if report.is_region:
+        out["amount_gbp_m"] = london
+    else:
+        row = table.loc[table["org_code"] == report.org_code].to_dict("records")[0]
+        out["amount_gbp_m"] = [float(row[f"driver_{k}_gbp_m"]) for k in keys]
+        out["london_gbp_m"] = london
+    return out.round(metrics.FIGURE_DECIMALS)
+
+
+def drivers_table(report: Report) -> Table:
+    """The drivers chart's data (with all London trusts' drivers beside a trust's own)."""
+    columns = {
+        "driver": ("Driver", "text"),
+        "amount_gbp_m": (f"{report.chart_label} £m", "money"),
+    }
+    if not report.is_region:
+        columns["london_gbp_m"] = ("All London trusts £m", "money")
+    return board_table(drivers(report), columns, "Drivers of the variance to plan, £m")
+
+
+def cip_category_table(report: Report) -> Table:
+    """CIP by workstream category, for the trust or for all London trusts."""
+    return savings_category_table(report, "CIP", None if report.is_region else [report.org_code])
+
+
+# --- figures, summary and definitions (the registry entry) --------------------------------
+
+
+def figures(report: Report) -> Figures:
+    """London's trusts' (or one trust's) headline figures."""
+    return metrics.provider_figures(report.data, report.org_code, report.threshold_pct)
+
+
+def summary(report: Report) -> str:
+    """The board summary: variance to plan, who is behind, CIP against plan."""
+    figs = report.figures()
+    table = metrics.trust_shortfall(report.data, report.threshold_pct)
+    if report.is_region:
+        return narrative.provider_summary_london(figs, table, report.threshold_pct)
+    return narrative.provider_summary_trust(figs, table, report.org_code, report.threshold_pct)
+
+
+def definitions(report: Report) -> list[str]:
+    """The definitions the notes repeat."""
+    return [
+        f"Significantly behind plan: forecast variance to plan adverse by more than "
+        f"{narrative.pct(report.threshold_pct)} of turnover (the report's `threshold_pct` "
+        "parameter). CIP shortfall = (plan − forecast) / plan.",
+    ]
+
+
+FAMILY = Family(
+    name="provider_shortfall",
+    title="Provider savings and variance to plan",
+    org_types=("sha", "nhs_trust"),
+    org_help="NHS London (Q36: all NHS trusts) or one NHS trust, e.g. RF4",
+    options=(THRESHOLD,),
+    figure_names=(
+        # London's report
+        "trusts_significantly_behind_plan_count",
+        "trusts_forecast_variance_to_plan_gbp_m",
+        "providers_savings_plan_gbp_m",
+        "providers_savings_forecast_gbp_m",
+        "providers_savings_shortfall_pct",
+        "providers_savings_pct_of_turnover",
+        # a trust's report
+        "forecast_outturn_gbp_m",
+        "plan_gbp_m",
+        "variance_to_plan_gbp_m",
+        "variance_pct_of_turnover",
+        "significantly_behind_plan",
+        "cip_plan_gbp_m",
+        "cip_forecast_gbp_m",
+        "cip_shortfall_pct",
+    ),
+    figures=figures,
+    summary=summary,
+    definitions=definitions,
+)

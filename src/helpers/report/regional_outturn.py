@@ -1,0 +1,227 @@
+"""The regional_outturn report: forecast outturn against plan for London or a PCT cluster.
+
+Usage example (the notebook ``notebooks/regional_outturn.ipynb``)::
+
+    report = open_report("regional_outturn", "2011-12-Q1", "Q36", threshold_pct=1.0)
+    show_table(outturn_table(report))
+    charts.show(charts.bridge_chart(bridge(report)))
+
+London's total is NHS trusts + PCTs (with the care trust) + the SHA's own budgets; a cluster's
+report covers its member PCTs. Every table is computed from organisation rows
+(:mod:`helpers.metrics`).
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from helpers import metrics, narrative
+from helpers.report.base import THRESHOLD, Report, previous_month
+from helpers.report.display import Table, board_table
+from helpers.report.family import Family, Figures
+
+
+def outturn_by_group(report: Report) -> pd.DataFrame:
+    """Rows to compare with plan: London's groups, or a cluster's PCTs and its total (£m)."""
+    money = [*metrics.MONEY, "variance_to_plan_gbp_m"]
+    if report.cluster is None:
+        frame = metrics.sector_summary(report.data).reset_index()
+        frame = frame.rename(columns={"group": "label"})
+    else:
+        pos = metrics.position(report.data)
+        pcts = pos.loc[pos["org_code"].isin(report.members)]
+        rows = pcts.assign(label=pcts["name"].map(narrative.short_name))[["label", *money]]
+        total = metrics.sector_summary(report.data, cluster=report.cluster).loc[[report.cluster]]
+        total = total.reset_index().rename(columns={"group": "label"})
+        total["label"] = report.org_name
+        frame = pd.concat([rows, total[["label", *money]]], ignore_index=True)
+    frame["ytd_variance_gbp_m"] = frame["ytd_actual_gbp_m"] - frame["ytd_plan_gbp_m"]
+    return frame.round(metrics.FIGURE_DECIMALS)
+
+
+def trajectory(report: Report) -> pd.DataFrame:
+    """Forecast outturn and plan by month (long form: month, group, plan, forecast)."""
+    if report.cluster is None:
+        return metrics.forecast_trajectory(report.data)
+    fp = report.data.financial_position
+    cols = ["annual_plan_gbp_m", "forecast_outturn_gbp_m"]
+    rows = fp.loc[fp["org_code"].isin(report.members)]
+    out = rows.groupby("month", sort=True)[cols].sum().reset_index()
+    out.insert(1, "group", report.org_name)
+    return out.round(metrics.FIGURE_DECIMALS)
+
+
+def movement(report: Report) -> pd.DataFrame:
+    """Forecast outturn now and at the previous month, by group (empty at M01)."""
+    traj = trajectory(report)
+    prev = previous_month(report.period)
+    now = report.period.end_month_label
+    if prev is None:
+        return pd.DataFrame(columns=["group", "previous_gbp_m", "forecast_gbp_m", "movement_gbp_m"])
+    wide = traj.pivot_table(
+        index="group", columns="month", values="forecast_outturn_gbp_m", sort=False
+    )
+    out = pd.DataFrame(
+        {
+            "group": wide.index,
+            "previous_gbp_m": wide[prev].to_numpy(),
+            "forecast_gbp_m": wide[now].to_numpy(),
+        }
+    )
+    out["movement_gbp_m"] = out["forecast_gbp_m"] - out["previous_gbp_m"]
+    return out.round(metrics.FIGURE_DECIMALS)
+
+
+def bridge(report: Report) -> pd.DataFrame:
+    """Plan-to-forecast bridge: the plan, each group's variance, then the forecast (£m)."""
+    groups = outturn_by_group(report)
+    total_label = "London" if report.cluster is None else report.org_name
+    total = groups.loc[groups["label"] == total_label].iloc[0]
+    parts = groups.loc[groups["label"] != total_label]
+    steps = [("Plan", "total", float(total["annual_plan_gbp_m"]))]
+    steps += [
+        (str(r["label"]), "change", float(r["variance_to_plan_gbp_m"]))
+        for r in parts.to_dict("records")
+    ]
+    steps.append(("Forecast", "total", float(total["forecast_outturn_gbp_m"])))
+    out = pd.DataFrame(steps, columns=["step", "kind", "amount_gbp_m"])
+    running = out["amount_gbp_m"].where(out["kind"] == "change", 0.0).cumsum()
+    out["end_gbp_m"] = (running + steps[0][2]).where(out["kind"] == "change", out["amount_gbp_m"])
+    out["start_gbp_m"] = (out["end_gbp_m"] - out["amount_gbp_m"]).where(
+        out["kind"] == "change", 0.0
+    )
+    return out.round(metrics.FIGURE_DECIMALS)
+
+
+def outturn_table(report: Report) -> Table:
+    """Forecast outturn, year to date and prior year against plan, by group."""
+    frame = outturn_by_group(report)
+    move = movement(report)
+    prev = previous_month(report.period)
+    columns: dict[str, tuple[str, str]] = {
+        "label": ("", "text"),
+        "ytd_plan_gbp_m": ("YTD plan £m", "money"),
+        "ytd_actual_gbp_m": ("YTD actual £m", "money"),
+        "ytd_variance_gbp_m": ("YTD variance £m", "money"),
+        "annual_plan_gbp_m": ("Plan £m", "money"),
+        "forecast_outturn_gbp_m": ("Forecast £m", "money"),
+        "variance_to_plan_gbp_m": ("Variance £m", "money"),
+    }
+    if prev is not None and report.cluster is None:
+        frame["movement_gbp_m"] = frame["label"].map(move.set_index("group")["movement_gbp_m"])
+        columns["movement_gbp_m"] = (f"Movement since {prev} £m", "money")
+    columns["prior_year_outturn_gbp_m"] = ("Prior-year outturn £m", "money")
+    return board_table(frame, columns, f"Outturn against plan, {report.period}, £m")
+
+
+def savings_table(report: Report) -> Table:
+    """CIP (NHS trusts) and QIPP (PCTs) savings against plan, as a share of turnover/resources."""
+    orgs = report.members if report.cluster else None
+    sav = metrics.savings_summary(report.data, orgs=orgs).reset_index()
+    sav["who"] = sav["programme"].map({"CIP": "NHS trusts (CIP)", "QIPP": "PCTs (QIPP)"})
+    sav["base"] = sav["programme"].map({"CIP": "turnover", "QIPP": "resources"})
+    columns = {
+        "who": ("Programme", "text"),
+        "annual_plan_gbp_m": ("Plan £m", "money"),
+        "ytd_plan_gbp_m": ("YTD plan £m", "money"),
+        "ytd_actual_gbp_m": ("YTD delivered £m", "money"),
+        "forecast_gbp_m": ("Forecast £m", "money"),
+        "forecast_recurrent_gbp_m": ("of which recurrent £m", "money"),
+        "shortfall_pct": ("Shortfall %", "pct"),
+        "pct_of_base": ("Forecast % of turnover/resources", "pct"),
+    }
+    return board_table(sav, columns, f"Savings against plan, {report.period}, £m")
+
+
+def trajectory_table(report: Report) -> Table:
+    """The trajectory chart's data: forecast outturn by month for each group, and the plan."""
+    traj = trajectory(report)
+    wide = traj.pivot_table(
+        index="group", columns="month", values="forecast_outturn_gbp_m", sort=False
+    )
+    plan = traj.groupby("group", sort=False)["annual_plan_gbp_m"].last()
+    wide.insert(0, "Plan", plan)
+    frame = wide.reset_index()
+    columns = {"group": ("", "text")} | {c: (str(c), "money") for c in wide.columns}
+    return board_table(frame, columns, "Forecast outturn by month, £m")
+
+
+def bridge_table(report: Report) -> Table:
+    """The bridge chart's data: plan, each group's variance, forecast."""
+    columns = {"step": ("Step", "text"), "amount_gbp_m": ("£m", "money")}
+    return board_table(bridge(report), columns, "From plan to forecast outturn, £m")
+
+
+# --- figures, summary and definitions (the registry entry) --------------------------------
+
+
+def figures(report: Report) -> Figures:
+    """London's (or the cluster's PCTs') headline figures."""
+    return metrics.regional_figures(report.data, report.org_code, report.threshold_pct)
+
+
+def summary(report: Report) -> str:
+    """The board summary: outturn against plan, year to date, savings, who is behind."""
+    figs = report.figures()
+    text = narrative.regional_summary(
+        figs,
+        area=report.area,
+        year=report.period.financial_year,
+        previous_month=previous_month(report.period),
+    )
+    if report.is_region:
+        cost = float(figs["pct_cluster_transition_cost_gbp_m"])
+        if cost:
+            text += (
+                f" The PCT forecasts include {narrative.gbp_m(cost)} of costs of the new "
+                "cluster arrangements."
+            )
+    return text
+
+
+def definitions(report: Report) -> list[str]:
+    """The definitions the notes repeat."""
+    return [
+        f"London's total is NHS trusts + PCTs (with the care trust) + the SHA's own budgets; "
+        f"a trust is significantly behind plan when its adverse variance exceeds "
+        f"{narrative.pct(report.threshold_pct)} of turnover.",
+    ]
+
+
+_GROUP_FIGURES = tuple(
+    f"{group}_{what}"
+    for group in ("trusts", "pcts", "sha", "region")
+    for what in (
+        "ytd_plan_gbp_m",
+        "ytd_actual_gbp_m",
+        "forecast_plan_gbp_m",
+        "forecast_outturn_gbp_m",
+        "forecast_variance_to_plan_gbp_m",
+        "prior_year_outturn_gbp_m",
+    )
+)
+_SAVINGS_FIGURES = tuple(
+    f"{who}_savings_{what}"
+    for who, base in (("providers", "turnover"), ("pcts", "resources"))
+    for what in ("plan_gbp_m", "forecast_gbp_m", "shortfall_pct", f"pct_of_{base}")
+)
+
+FAMILY = Family(
+    name="regional_outturn",
+    title="Forecast outturn against plan",
+    org_types=("sha", "cluster"),
+    org_help="NHS London (Q36) or a PCT cluster (NCL, INEL, ONEL, NWL, SEL, SWL)",
+    options=(THRESHOLD,),
+    figure_names=(
+        *_GROUP_FIGURES,
+        *_SAVINGS_FIGURES,
+        "region_forecast_movement_gbp_m",
+        "pct_cluster_transition_cost_gbp_m",
+        "pcts_lctb_support_gbp_m",
+        "trusts_significantly_behind_plan_count",
+        "pcts_needing_support_count",
+    ),
+    figures=figures,
+    summary=summary,
+    definitions=definitions,
+)
