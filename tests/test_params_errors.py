@@ -143,3 +143,70 @@ def test_a_duplicate_key_is_refused_with_its_place(project: Path) -> None:
     assert str(caught.value) == (
         f"params/changed/{PERIOD}.yaml, line 2, column 1: not valid YAML: duplicate key 'period'"
     )
+
+
+# --- YAML a params file never needs ---------------------------------------------------------
+
+
+def _write(project: Path, text: str) -> Path:
+    path = project / "params" / "changed" / f"{PERIOD}.yaml"
+    path.parent.mkdir(exist_ok=True)
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def alias_bomb(levels: int) -> str:
+    """A params file that starts with ``levels`` of ``aN: &aN [*aN-1, ...]`` (9**levels)."""
+    lines = [f"period: {PERIOD}", "a0: &a0 [" + ", ".join(["lol"] * 9) + "]"]
+    lines += [f"a{n}: &a{n} [" + ", ".join([f"*a{n - 1}"] * 9) + "]" for n in range(1, levels)]
+    return "\n".join([*lines, "families: {}", ""])
+
+
+def test_an_alias_bomb_is_refused_at_its_first_anchor_before_anything_is_built(
+    project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from helpers.params import _Loader
+
+    built: list[str] = []
+
+    def spy(self: _Loader, node: object) -> dict[str, object]:
+        built.append("a document")  # and build nothing: the bomb must never expand here
+        return {}
+
+    monkeypatch.setattr(_Loader, "construct_document", spy)
+    path = _write(project, alias_bomb(9))  # 9**9 strings, gigabytes once expanded
+    with pytest.raises(ParameterError) as caught:
+        load_params(path, Dirs.under(project))
+    assert built == []
+    assert str(caught.value) == (
+        f"params/changed/{PERIOD}.yaml, line 2, column 5: YAML anchors (&a0) and aliases (*a0) "
+        "are not allowed in a params file (write the value out in full)"
+    )
+
+
+@pytest.mark.parametrize(
+    ("text", "line"),
+    [
+        (
+            "families: *nope\n",
+            "line 2, column 11: YAML aliases (*nope) and anchors (&nope) are not allowed",
+        ),
+        (
+            "families: &" + "x" * 500 + " {}\n",
+            f"line 2, column 11: YAML anchors (&{'x' * 20}...) and aliases (*{'x' * 20}...) are",
+        ),
+        (
+            "families:\n  <<: {pct_support_needs: {orgs: all}}\n",
+            "line 3, column 3: YAML merge keys (<<) are not allowed in a params file (write the "
+            "keys out in full)",
+        ),
+    ],
+)
+def test_aliases_anchors_and_merge_keys_are_one_line_with_their_place(
+    project: Path, text: str, line: str
+) -> None:
+    with pytest.raises(ParameterError) as caught:
+        load_params(_write(project, f"period: {PERIOD}\n{text}"), Dirs.under(project))
+    message = str(caught.value)
+    assert len(message.splitlines()) == 1, message
+    assert message.startswith(f"params/changed/{PERIOD}.yaml, {line}"), message

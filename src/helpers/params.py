@@ -153,8 +153,48 @@ class PeriodParams:
 # --- YAML -----------------------------------------------------------------------------------
 
 
+class _NotAllowed(yaml.composer.ComposerError):
+    """Raised by the loader for YAML that is valid but has no place in a params file."""
+
+    def __init__(self, problem: str, mark: Any) -> None:  # a Python or a libyaml Mark
+        super().__init__(None, None, problem, mark)
+
+
+_MERGE_TAG = "tag:yaml.org,2002:merge"
+
+
+def _anchor_problem(anchor: str, alias: bool) -> str:
+    """The one-line refusal of an anchor or alias, naming it (at most 20 characters of it)."""
+    name = anchor if len(anchor) <= 20 else anchor[:20] + "..."
+    kinds = [f"aliases (*{name})", f"anchors (&{name})"]
+    first, second = kinds if alias else kinds[::-1]
+    return (
+        f"YAML {first} and {second} are not allowed in a params file (write the value out in full)"
+    )
+
+
 class _Loader(yaml.SafeLoader):
-    """A safe loader that keeps dates as text and refuses duplicate keys."""
+    """A safe loader that keeps dates as text and refuses duplicate keys, anchors and aliases.
+
+    Anchors, aliases and merge keys (``<<``) are refused as the file is composed, before any
+    value is built, so an alias bomb (nine levels of ``&a [*a, *a, ...]``, gigabytes once
+    expanded) stops at its first anchor. A params file never needs them.
+    """
+
+    def compose_node(self, parent: yaml.Node | None, index: int) -> yaml.Node | None:
+        event = self.peek_event()  # type: ignore[no-untyped-call]  # untyped in types-PyYAML
+        anchor = getattr(event, "anchor", None)
+        if anchor is not None:
+            alias = isinstance(event, yaml.AliasEvent)
+            raise _NotAllowed(_anchor_problem(anchor, alias), event.start_mark)
+        node = super().compose_node(parent, index)
+        if node is not None and node.tag == _MERGE_TAG:
+            raise _NotAllowed(
+                "YAML merge keys (<<) are not allowed in a params file (write the keys out in "
+                "full)",
+                node.start_mark,
+            )
+        return node
 
     def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
         seen: set[Any] = set()
@@ -183,6 +223,8 @@ def _yaml_problem(exc: yaml.MarkedYAMLError) -> str:
         at = exc.context_mark
         started = f" at line {at.line + 1}, column {at.column + 1}" if at else ""
         context = f" ({exc.context}{started})"
+    if isinstance(exc, _NotAllowed):
+        return f"{where}: {exc.problem}"
     return f"{where}: not valid YAML: {exc.problem or exc.context}{context}"
 
 
