@@ -11,7 +11,7 @@ import yaml
 from kit_project import make_project
 
 from helpers.errors import ParameterError
-from helpers.params import Dirs, load_params
+from helpers.params import MAX_PARAMS_BYTES, MAX_YAML_DEPTH, Dirs, load_params
 
 PERIOD = "2011-12-Q1"
 SHOWN = f"params/{PERIOD}.yaml"
@@ -201,6 +201,7 @@ def test_an_alias_bomb_is_refused_at_its_first_anchor_before_anything_is_built(
             "keys out in full)",
         ),
     ],
+    ids=["alias", "long-anchor", "merge-key"],
 )
 def test_aliases_anchors_and_merge_keys_are_one_line_with_their_place(
     project: Path, text: str, line: str
@@ -210,3 +211,82 @@ def test_aliases_anchors_and_merge_keys_are_one_line_with_their_place(
     message = str(caught.value)
     assert len(message.splitlines()) == 1, message
     assert message.startswith(f"params/changed/{PERIOD}.yaml, {line}"), message
+
+
+def test_a_params_file_over_1_mib_is_refused_unparsed(
+    project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    good = (project / "params" / f"{PERIOD}.yaml").read_text(encoding="utf-8")
+    padded = good + "#" + "x" * (MAX_PARAMS_BYTES - len(good.encode()) - 2) + "\n"
+    path = _write(project, padded)
+    assert path.stat().st_size == MAX_PARAMS_BYTES
+    load_params(path, Dirs.under(project))  # the limit itself is allowed
+    path.write_text(padded + "\n", encoding="utf-8")
+    parsed: list[object] = []
+    monkeypatch.setattr(yaml, "load", lambda *args, **kwargs: parsed.append(1))
+    with pytest.raises(ParameterError) as caught:
+        load_params(path, Dirs.under(project))
+    assert str(caught.value) == (
+        f"params/changed/{PERIOD}.yaml: larger than 1,048,576 bytes (1 MiB), the most a params "
+        "file may be (a params file is a few dozen lines)"
+    )
+    assert parsed == []
+
+
+@pytest.mark.parametrize(
+    ("text", "line"),
+    [
+        (
+            "families: {x: " + "[" * 100_000 + "]" * 100_000 + "}\n",
+            "line 2, column 23: lists and mappings nested more than 10 deep are not allowed in a "
+            "params file (it needs four)",
+        ),
+        (
+            "cell_timeout: " + "9" * 5_000 + "\nfamilies: {}\n",
+            "line 2, column 15: an integer of 5,000 characters is not allowed in a params file "
+            "(at most 100)",
+        ),
+        (
+            "cell_timeout: 1" + ":1" * 20_000 + "\nfamilies: {}\n",  # YAML 1.1 base 60
+            "line 2, column 15: an integer of 40,001 characters is not allowed",
+        ),
+        (
+            "families: {}\nx: a\0b\n",
+            "line 3: not valid YAML: unacceptable character #x0000 (special characters are not "
+            "allowed)",
+        ),
+    ],
+    ids=["nested", "long-integer", "base-60-integer", "nul-character"],
+)
+def test_yaml_beyond_what_a_params_file_needs_is_one_line_with_its_place(
+    project: Path, text: str, line: str
+) -> None:
+    with pytest.raises(ParameterError) as caught:
+        load_params(_write(project, f"period: {PERIOD}\n{text}"), Dirs.under(project))
+    message = str(caught.value)
+    assert len(message.splitlines()) == 1, message[:500]
+    assert message.startswith(f"params/changed/{PERIOD}.yaml, {line}"), message[:500]
+
+
+def test_nesting_up_to_the_limit_is_left_to_the_schema(project: Path) -> None:
+    def families(depth: int) -> str:  # the file's own mapping, then lists
+        return "[" * (depth - 1) + "]" * (depth - 1)
+
+    path = _write(project, f"period: {PERIOD}\nfamilies: {families(MAX_YAML_DEPTH)}\n")
+    with pytest.raises(ParameterError) as caught:
+        load_params(path, Dirs.under(project))
+    assert "families: Input should be a valid dictionary (got [[" in str(caught.value)
+    path = _write(project, f"period: {PERIOD}\nfamilies: {families(MAX_YAML_DEPTH + 1)}\n")
+    with pytest.raises(ParameterError, match="nested more than 10 deep"):
+        load_params(path, Dirs.under(project))
+
+
+def test_a_params_file_that_is_not_utf8_names_the_line(project: Path) -> None:
+    path = _write(project, "")
+    path.write_bytes(f"period: {PERIOD}\nfamilies: {{}}\n# caf\xe9\n".encode("cp1252"))
+    with pytest.raises(ParameterError) as caught:
+        load_params(path, Dirs.under(project))
+    assert str(caught.value) == (
+        f"params/changed/{PERIOD}.yaml, line 3: not UTF-8 text (byte 0xe9); save the params "
+        "file as UTF-8"
+    )

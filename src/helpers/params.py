@@ -60,6 +60,14 @@ ORGS_EXPECTED = "expected 'all' or a list of organisation codes, e.g. [Q36, RF4]
 #: else (no ``/``, ``..`` or spaces) may reach a path.
 ORG_CODE = re.compile(r"[A-Z0-9]{1,10}")
 ORG_CODE_EXPECTED = "expected capital letters and digits only, e.g. Q36, RF4 or 5C9"
+#: The largest params file the kit reads, 1 MiB (a real one is under 2 KiB); larger is refused
+#: before it is parsed.
+MAX_PARAMS_BYTES = 1 << 20
+#: How deep a params file may nest lists and mappings (a real one goes four deep).
+MAX_YAML_DEPTH = 10
+#: The most characters a YAML integer may have (Python refuses 4,300 digits, and YAML's
+#: ``1:2:3`` base-60 integers take time for every digit).
+MAX_INT_CHARS = 100
 
 
 @dataclass(frozen=True)
@@ -161,6 +169,7 @@ class _NotAllowed(yaml.composer.ComposerError):
 
 
 _MERGE_TAG = "tag:yaml.org,2002:merge"
+_INT_TAG = "tag:yaml.org,2002:int"
 
 
 def _anchor_problem(anchor: str, alias: bool) -> str:
@@ -178,8 +187,11 @@ class _Loader(yaml.SafeLoader):
 
     Anchors, aliases and merge keys (``<<``) are refused as the file is composed, before any
     value is built, so an alias bomb (nine levels of ``&a [*a, *a, ...]``, gigabytes once
-    expanded) stops at its first anchor. A params file never needs them.
+    expanded) stops at its first anchor. A params file never needs them, nor nesting deeper
+    than :data:`MAX_YAML_DEPTH` or integers longer than :data:`MAX_INT_CHARS`, refused too.
     """
+
+    _depth = 0  # lists and mappings open around the node being composed
 
     def compose_node(self, parent: yaml.Node | None, index: int) -> yaml.Node | None:
         event = self.peek_event()  # type: ignore[no-untyped-call]  # untyped in types-PyYAML
@@ -187,11 +199,26 @@ class _Loader(yaml.SafeLoader):
         if anchor is not None:
             alias = isinstance(event, yaml.AliasEvent)
             raise _NotAllowed(_anchor_problem(anchor, alias), event.start_mark)
+        nested = isinstance(event, yaml.CollectionStartEvent)
+        if nested and self._depth >= MAX_YAML_DEPTH:
+            raise _NotAllowed(
+                f"lists and mappings nested more than {MAX_YAML_DEPTH} deep are not allowed in "
+                "a params file (it needs four)",
+                event.start_mark,
+            )
+        self._depth += nested
         node = super().compose_node(parent, index)
+        self._depth -= nested
         if node is not None and node.tag == _MERGE_TAG:
             raise _NotAllowed(
                 "YAML merge keys (<<) are not allowed in a params file (write the keys out in "
                 "full)",
+                node.start_mark,
+            )
+        if node is not None and node.tag == _INT_TAG and len(node.value) > MAX_INT_CHARS:
+            raise _NotAllowed(
+                f"an integer of {len(node.value):,} characters is not allowed in a params file "
+                f"(at most {MAX_INT_CHARS})",
                 node.start_mark,
             )
         return node
@@ -228,12 +255,45 @@ def _yaml_problem(exc: yaml.MarkedYAMLError) -> str:
     return f"{where}: not valid YAML: {exc.problem or exc.context}{context}"
 
 
-def read_yaml(path: Path, shown: str) -> dict[str, Any]:
-    """The file's top-level mapping (dates stay text); ParameterError naming the file."""
+def _read_text(path: Path, shown: str) -> str:
+    """The file as UTF-8 text, refused unparsed if over :data:`MAX_PARAMS_BYTES` (1 MiB)."""
     try:
-        data = yaml.load(path.read_text(encoding="utf-8"), Loader=_Loader)
+        with path.open("rb") as fh:
+            raw = fh.read(MAX_PARAMS_BYTES + 1)  # never more, whatever the file
     except FileNotFoundError:
         raise ParameterError(f"{shown}: no such params file") from None
+    except OSError as exc:
+        raise ParameterError(f"{shown}: cannot read the params file ({exc.strerror})") from None
+    if len(raw) > MAX_PARAMS_BYTES:
+        raise ParameterError(
+            f"{shown}: larger than {MAX_PARAMS_BYTES:,} bytes (1 MiB), the most a params file "
+            "may be (a params file is a few dozen lines)"
+        )
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = raw.count(b"\n", 0, exc.start) + 1
+        raise ParameterError(
+            f"{shown}, line {line}: not UTF-8 text (byte {raw[exc.start]:#04x}); save the "
+            "params file as UTF-8"
+        ) from None
+
+
+def read_yaml(path: Path, shown: str) -> dict[str, Any]:
+    """The file's top-level mapping (dates stay text); ParameterError naming the file.
+
+    A file over :data:`MAX_PARAMS_BYTES` (1 MiB) is refused before it is parsed, and anything
+    :class:`_Loader` refuses (anchors, aliases, ...) before any value is built.
+    """
+    text = _read_text(path, shown)
+    try:
+        data = yaml.load(text, Loader=_Loader)
+    except yaml.reader.ReaderError as exc:
+        line = text.count("\n", 0, exc.position) + 1
+        char = f"#x{exc.character:04x}" if isinstance(exc.character, int) else "a character"
+        raise ParameterError(
+            f"{shown}, line {line}: not valid YAML: unacceptable character {char} ({exc.reason})"
+        ) from None
     except yaml.MarkedYAMLError as exc:
         raise ParameterError(f"{shown}{_yaml_problem(exc)}") from None
     except yaml.YAMLError as exc:
