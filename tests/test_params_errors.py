@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -11,7 +12,7 @@ import yaml
 from kit_project import make_project
 
 from helpers.errors import ParameterError
-from helpers.params import MAX_PARAMS_BYTES, MAX_YAML_DEPTH, Dirs, load_params
+from helpers.params import MAX_PARAMS_BYTES, MAX_PROBLEMS, MAX_YAML_DEPTH, Dirs, load_params
 
 PERIOD = "2011-12-Q1"
 SHOWN = f"params/{PERIOD}.yaml"
@@ -290,3 +291,79 @@ def test_a_params_file_that_is_not_utf8_names_the_line(project: Path) -> None:
         f"params/changed/{PERIOD}.yaml, line 3: not UTF-8 text (byte 0xe9); save the params "
         "file as UTF-8"
     )
+
+
+# --- values quoted in messages --------------------------------------------------------------
+
+BIG = "y" * 100_000  # tests/test_security.py sends 1 MB through the command line
+CUT = f"'{'y' * 60}'... (100,000 characters)"  # helpers.messages.quoted's cut
+
+
+def _family(**entry: object) -> Callable[[dict[str, Any]], None]:
+    return lambda spec: spec["families"]["provider_shortfall"].update(entry)
+
+
+@pytest.mark.parametrize(
+    ("change", "line"),
+    [
+        (lambda spec: spec.update(x=BIG), f"x: unknown key (got {CUT}; expected only the keys"),
+        (
+            lambda spec: spec.update(x=[[1] * 1_000 for _ in range(10)]),
+            "x: unknown key (got [[1, 1, 1, 1, 1, 1, ...], [1, 1, 1, 1, 1, 1, ...], [1, 1, 1",
+        ),
+        (lambda spec: spec.update({BIG: 1}), f"{CUT}: unknown key (got 1; expected only"),
+        (
+            _options("provider_shortfall", threshold_pct=BIG),
+            f"threshold_pct: expected float, got str {CUT}",
+        ),
+        (_options("provider_shortfall", **{BIG: 1}), f"options.{CUT}: unknown option"),
+        (_family(orgs=[BIG]), f"provider_shortfall.orgs[0]: {CUT} is not an organisation code"),
+        (_family(orgs={"a": BIG}), "(got {'a': 'yyyyyyyyyy"),
+        (lambda spec: spec["families"].update({BIG: {}}), f"families.{CUT}: unknown report family"),
+        (lambda spec: spec.update(period=BIG), f"period: period {CUT} is not of the form"),
+        (
+            lambda spec: spec.update(returns_dir=BIG),
+            f"returns_dir: no returns for {PERIOD} in {CUT} (",
+        ),
+        (lambda spec: spec.update(returns_dir="d/" * 50_000), "returns_dir: no returns for"),
+    ],
+    ids=[
+        "string-in-unknown-key",
+        "list-in-unknown-key",
+        "unknown-key-name",
+        "option-value",
+        "option-name",
+        "org-code",
+        "orgs-mapping",
+        "family-name",
+        "period",
+        "returns-dir",
+        "returns-dir-too-long-for-the-system",
+    ],
+)
+def test_a_huge_value_is_quoted_in_at_most_a_line(
+    project: Path, change: Callable[[dict[str, Any]], None], line: str
+) -> None:
+    message = _refusal(project, change)
+    assert len(message) < 400, message[:1000]
+    assert len(message.splitlines()) == 1, message[:1000]
+    assert line in message, message
+
+
+def test_a_duplicate_key_and_an_unknown_tag_are_cut_to_a_line(project: Path) -> None:
+    for text in (f"? {BIG}\n: 1\n? {BIG}\n: 2\n", f"families: !{BIG} {{}}\n"):
+        with pytest.raises(ParameterError) as caught:
+            load_params(_write(project, f"period: {PERIOD}\n{text}"), Dirs.under(project))
+        message = str(caught.value)
+        assert len(message) < 300, message[:1000]
+        assert re.search(r"\.\.\. \(100,0\d\d characters\)$", message), message
+
+
+def test_a_file_with_many_problems_lists_the_first_twenty(project: Path) -> None:
+    message = _refusal(project, _family(orgs=list(range(1_000))))
+    lines = message.splitlines()
+    assert len(lines) == MAX_PROBLEMS + 1 == 21
+    assert lines[0].endswith(
+        "families.provider_shortfall.orgs[0]: Input should be a valid string (got 0)"
+    )
+    assert lines[-1] == f"params/changed/{PERIOD}.yaml: ... and 980 more problems"

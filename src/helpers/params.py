@@ -38,6 +38,7 @@ from pydantic import (
 from pydantic import ValidationError as SchemaError
 
 from helpers.errors import KitError, ParameterError
+from helpers.messages import QUOTE_LIMIT, quoted
 from helpers.organisations import FAMILY_ORG_TYPES, Reference, load_reference
 from helpers.paths import (
     NOTEBOOKS_DIR,
@@ -68,6 +69,8 @@ MAX_YAML_DEPTH = 10
 #: The most characters a YAML integer may have (Python refuses 4,300 digits, and YAML's
 #: ``1:2:3`` base-60 integers take time for every digit).
 MAX_INT_CHARS = 100
+#: The most problems one refusal lists; a file with more ends "... and N more problems".
+MAX_PROBLEMS = 20
 
 
 @dataclass(frozen=True)
@@ -229,7 +232,7 @@ class _Loader(yaml.SafeLoader):
             key = self.construct_object(key_node, deep=deep)
             if key in seen:
                 raise yaml.constructor.ConstructorError(
-                    None, None, f"duplicate key {key!r}", key_node.start_mark
+                    None, None, f"duplicate key {quoted(key)}", key_node.start_mark
                 )
             seen.add(key)
         return super().construct_mapping(node, deep=deep)
@@ -241,6 +244,18 @@ _Loader.yaml_implicit_resolvers = {
 }
 
 
+def _shown_key(key: object) -> str:
+    """A key as messages show it: as written when short and printable, else quoted and cut."""
+    if isinstance(key, str) and len(key) <= QUOTE_LIMIT and key.isprintable():
+        return key
+    return quoted(key)
+
+
+def _cut(text: str, limit: int = 2 * QUOTE_LIMIT) -> str:
+    """PyYAML's own words, which can quote a whole tag or token, cut to about a line."""
+    return text if len(text) <= limit else f"{text[:limit]}... ({len(text):,} characters)"
+
+
 def _yaml_problem(exc: yaml.MarkedYAMLError) -> str:
     """``, line 27, column 38: not valid YAML: expected ',' or ']', but got '}' (while ...)``."""
     mark = exc.problem_mark or exc.context_mark
@@ -249,10 +264,10 @@ def _yaml_problem(exc: yaml.MarkedYAMLError) -> str:
     if exc.context:
         at = exc.context_mark
         started = f" at line {at.line + 1}, column {at.column + 1}" if at else ""
-        context = f" ({exc.context}{started})"
+        context = f" ({_cut(exc.context)}{started})"
     if isinstance(exc, _NotAllowed):
         return f"{where}: {exc.problem}"
-    return f"{where}: not valid YAML: {exc.problem or exc.context}{context}"
+    return f"{where}: not valid YAML: {_cut(exc.problem or exc.context or '')}{context}"
 
 
 def _read_text(path: Path, shown: str) -> str:
@@ -297,7 +312,7 @@ def read_yaml(path: Path, shown: str) -> dict[str, Any]:
     except yaml.MarkedYAMLError as exc:
         raise ParameterError(f"{shown}{_yaml_problem(exc)}") from None
     except yaml.YAMLError as exc:
-        raise ParameterError(f"{shown}: not valid YAML: {exc}") from None
+        raise ParameterError(f"{shown}: not valid YAML: {_cut(str(exc))}") from None
     if not isinstance(data, dict):
         raise ParameterError(f"{shown}: expected keys period, returns_dir and families")
     return data
@@ -369,9 +384,9 @@ def _option_problem(value: object, declared: NotebookParameter) -> str | None:
     if wanted is None:
         return None
     if isinstance(value, bool) and declared.type_name != "bool":
-        return f"expected {declared.type_name}, got {value!r}"
+        return f"expected {declared.type_name}, got {quoted(value)}"
     if not isinstance(value, wanted):
-        return f"expected {declared.type_name}, got {type(value).__name__} {value!r}"
+        return f"expected {declared.type_name}, got {type(value).__name__} {quoted(value)}"
     return None
 
 
@@ -384,7 +399,7 @@ def _check_options(spec: FamilySpec, declared: list[NotebookParameter], key: str
         if name not in by_name
     ]
     for name, value in spec.options.items():
-        where = f"{key}.options.{name}"
+        where = f"{key}.options.{_shown_key(name)}"
         if name in KIT_PARAMETERS:
             problems.append(f"{where}: set by the kit for every report, not an option")
         elif name not in by_name:
@@ -404,7 +419,7 @@ def _orgs(spec: FamilySpec, family: str, period: Period, ref: Reference, key: st
         if bad:
             raise ParameterError(
                 "\n".join(
-                    f"{key}.orgs: all includes {c!r} from data/reference/organisations.csv, "
+                    f"{key}.orgs: all includes {quoted(c)} from data/reference/organisations.csv, "
                     f"which is not an organisation code ({ORG_CODE_EXPECTED})"
                     for c in bad
                 )
@@ -415,11 +430,11 @@ def _orgs(spec: FamilySpec, family: str, period: Period, ref: Reference, key: st
     for i, code in enumerate(spec.orgs):
         if not ORG_CODE.fullmatch(code):
             problems.append(
-                f"{key}.orgs[{i}]: {code!r} is not an organisation code ({ORG_CODE_EXPECTED})"
+                f"{key}.orgs[{i}]: {quoted(code)} is not an organisation code ({ORG_CODE_EXPECTED})"
             )
             continue
         if code in seen:
-            problems.append(f"{key}.orgs[{i}]: {code!r} is listed twice")
+            problems.append(f"{key}.orgs[{i}]: {quoted(code)} is listed twice")
         seen.add(code)
         try:
             ref.check_org(family, code, period)
@@ -445,8 +460,11 @@ def returns_folders(returns_dir: str, period: Period, dirs: Dirs) -> tuple[Path,
 
     try:
         return returns_location(returns_dir, period)
-    except KitError as exc:
-        raise ParameterError(str(exc)) from None
+    except (KitError, OSError):  # OSError: a path the system refuses, e.g. a name too long
+        raise ParameterError(
+            f"no returns for {period} in {quoted(returns_dir)} (expected a folder that holds "
+            f"{period}/, or {period}/ itself; a relative path is taken from the project root)"
+        ) from None
 
 
 # --- loading ------------------------------------------------------------------------------
@@ -469,9 +487,9 @@ def _schema_problems(exc: SchemaError) -> list[str]:
         if "literal['all']" in err["loc"]:
             continue  # the input is a list (checked before): the list's own errors say why
         loc = tuple(p for p in err["loc"] if p not in _UNION_MEMBERS)
-        key = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in loc)
+        key = "".join(f"[{p}]" if isinstance(p, int) else f".{_shown_key(p)}" for p in loc)
         key = key.lstrip(".") or "(top level)"
-        got = f" (got {err['input']!r})"
+        got = f" (got {quoted(err['input'])})"
         if err["type"] == "missing":
             out.append(f"{key}: missing (expected a value for {key})")
         elif err["type"] == "extra_forbidden":
@@ -489,7 +507,9 @@ def load_params(path: Path, dirs: Dirs | None = None) -> PeriodParams:
     shown = dirs.show(path)
 
     def fail(problems: list[str]) -> ParameterError:
-        return ParameterError("\n".join(f"{shown}: {p}" for p in problems))
+        more = len(problems) - MAX_PROBLEMS
+        listed = problems[:MAX_PROBLEMS] + ([f"... and {more:,} more problems"] if more > 0 else [])
+        return ParameterError("\n".join(f"{shown}: {p}" for p in listed))
 
     try:
         spec = ParamsFile.model_validate(read_yaml(path, shown))
@@ -500,7 +520,7 @@ def load_params(path: Path, dirs: Dirs | None = None) -> PeriodParams:
     except KitError as exc:
         raise fail([f"period: {exc}"]) from None
     if str(period) != path.stem:
-        raise fail([f"period: {spec.period!r} differs from the file name ({path.name})"])
+        raise fail([f"period: {quoted(spec.period)} differs from the file name ({path.name})"])
     try:
         raw_dir, processed_dir = returns_folders(spec.returns_dir, period, dirs)
     except ParameterError as exc:
@@ -512,7 +532,7 @@ def load_params(path: Path, dirs: Dirs | None = None) -> PeriodParams:
     declared_by: dict[str, list[NotebookParameter]] = {}
     cache_dir = dirs.processed / ".notebook-parameters"
     for family, fam in spec.families.items():
-        key = f"families.{family}"
+        key = f"families.{_shown_key(family)}"
         notebook = dirs.notebooks / f"{family}.ipynb"
         if family not in FAMILY_ORG_TYPES or not notebook.is_file():
             known = ", ".join(sorted(p.stem for p in dirs.notebooks.glob("*.ipynb")))
