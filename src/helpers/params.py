@@ -11,6 +11,11 @@ unknown keys and wrong types refused), against each notebook's ``parameters`` ce
 ``papermill.inspect_notebook``), against the reference data (organisations valid in the
 period) and against the data folder (the period's returns exist). Every problem names the
 file and the key, e.g. ``params/2011-12-Q1.yaml: families.pct_support_needs.orgs[2]: ...``.
+
+The YAML itself is bounded before any value is built: a file over :data:`MAX_PARAMS_BYTES`
+(1 MiB) is refused unread, and anchors, aliases, merge keys, nesting deeper than ten and
+overlong integers as the file is composed (one line with the line and column). Messages
+quote values through :func:`helpers.messages.quoted`, so none shows more than about a line.
 """
 
 from __future__ import annotations
