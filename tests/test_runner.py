@@ -22,7 +22,7 @@ import pandas as pd
 import papermill
 import psutil
 import pytest
-from kit_project import kit_env, make_project, run_kit, tree_hashes
+from kit_project import add_cell, kit_env, leftovers, make_project, run_kit, tree_hashes
 
 from helpers import engine, runner
 from helpers.params import Dirs
@@ -58,14 +58,6 @@ def write_params(root: Path, threshold: float = 1.0, timeout: int = 600) -> None
     (root / "params" / f"{PERIOD}.yaml").write_text(text, encoding="utf-8")
 
 
-def add_cell(root: Path, family: str, source: str) -> None:
-    """Append a code cell to the project copy's notebook (the real notebooks are untouched)."""
-    path = root / "notebooks" / f"{family}.ipynb"
-    nb = nbformat.read(path, as_version=4)  # type: ignore[no-untyped-call]
-    nb.cells.append(nbformat.v4.new_code_cell(source))  # type: ignore[no-untyped-call]
-    nbformat.write(nb, path)  # type: ignore[no-untyped-call]
-
-
 def report_files(root: Path) -> dict[str, str]:
     """Hashes of the reports' notebooks, HTML and stamps (not logs or the manifest)."""
     out = root / "outputs" / PERIOD
@@ -74,11 +66,6 @@ def report_files(root: Path) -> dict[str, str]:
         for k, v in tree_hashes(out).items()
         if k.endswith((".ipynb", ".html")) or k.startswith(".state/")
     }
-
-
-def leftovers(root: Path) -> list[str]:
-    """Temporary files left in outputs/ (a clean run leaves none)."""
-    return sorted(str(p) for p in (root / "outputs").rglob("*") if ".tmp" in p.name)
 
 
 @pytest.fixture(scope="module")
