@@ -357,7 +357,7 @@ def test_a_kernel_that_fails_to_start_is_started_once_more(
         return "executed"
 
     monkeypatch.setattr(papermill, "execute_notebook", flaky)
-    assert runner._execute(_job(tmp_path), tmp_path / "out.ipynb") == "executed"
+    assert runner._execute(_job(tmp_path)) == "executed"
     assert len(calls) == 2
 
 
@@ -376,5 +376,5 @@ def test_a_report_that_failed_mid_cell_is_not_rerun(
 
     monkeypatch.setattr(papermill, "execute_notebook", dies_mid_cell)
     with pytest.raises(RuntimeError, match="Kernel died"):
-        runner._execute(_job(tmp_path), tmp_path / "out.ipynb")
+        runner._execute(_job(tmp_path))
     assert len(calls) == 1

@@ -31,7 +31,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from helpers.errors import KitError
+from helpers.errors import KitError, StorageError
 from helpers.plan import Job, code_hash
 from helpers.runner import JobResult, run_job
 
@@ -184,6 +184,8 @@ def _result(fut: Any, job: Job) -> JobResult:
     try:
         result: JobResult = fut.result()
         return result
+    except StorageError:  # the machine cannot store reports: the run stops
+        raise
     except KilledWorker as exc:
         tidy_dead_attempt(job)
         error = (
@@ -228,7 +230,7 @@ def run_jobs_dask(
             try:
                 for fut in as_completed(futures, loop=client.loop):  # type: ignore[no-untyped-call]
                     on_result(_result(fut, futures[fut]))
-            except KeyboardInterrupt:
+            except (KeyboardInterrupt, StorageError):
                 client.cancel(list(futures))
                 raise
     finally:

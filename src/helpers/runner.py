@@ -10,8 +10,9 @@ one report (papermill, then HTML, then files moved into place, the stamp last); 
 picklable :class:`~helpers.plan.Job` and returns a picklable :class:`JobResult`, so any pool
 of workers can run it. A failed report keeps its executed notebook as ``<org>.failed.ipynb``
 and never touches the last good outputs. Ctrl-C or SIGTERM cancels pending reports, shuts
-running kernels down and removes temporary files. With ``scheduler`` the same jobs go to a
-Dask cluster's workers instead (:mod:`helpers.distributed`).
+running kernels down and removes temporary files. A folder the run may not write or a full
+disk stops it with a :class:`~helpers.errors.StorageError` (:mod:`helpers.files`). With
+``scheduler`` the same jobs go to a Dask cluster's workers instead (:mod:`helpers.distributed`).
 """
 
 from __future__ import annotations
@@ -35,15 +36,9 @@ from typing import IO, Any
 
 from tqdm import tqdm
 
-from helpers.errors import LockError, ParameterError
-from helpers.export import (
-    export_period,
-    exports_current,
-    notebook_html,
-    now,
-    provenance,
-    write_atomic,
-)
+from helpers.errors import LockError, ParameterError, StorageError
+from helpers.export import export_period, exports_current, notebook_html, now, provenance
+from helpers.files import storage_faults, write_atomic
 from helpers.forkserver import warm_kernels
 from helpers.params import Dirs, PeriodParams, load_params, params_files
 from helpers.periods import Period
@@ -128,7 +123,7 @@ def _signals_deferred() -> Iterator[None]:
         signal.pthread_sigmask(signal.SIG_SETMASK, old)
 
 
-def _keep_failed(job: Job, tmp_nb: Path, started: str) -> bool:
+def _keep_failed(job: Job, started: str) -> bool:
     """Keep the failed run's executed cells as ``<org>.failed.ipynb`` (never the good file)."""
     import nbformat
 
@@ -138,15 +133,25 @@ def _keep_failed(job: Job, tmp_nb: Path, started: str) -> bool:
     if nb is None:  # the kernel never got the notebook
         return False
     _mark_provenance(nb, job, started)
-    nbformat.write(nb, tmp_nb)  # type: ignore[no-untyped-call]
-    tmp_nb.replace(job.failed)
+    tmp_nb = temp_paths(job)[0]
+    with storage_faults(job.failed):
+        nbformat.write(nb, tmp_nb)  # type: ignore[no-untyped-call]
+        tmp_nb.replace(job.failed)
     return True
+
+
+def _failed(job: Job, exc: BaseException, t0: float, started: str) -> JobResult:
+    """The result of a report that failed, its executed cells kept aside."""
+    error, details = _failure(exc)
+    kept = _keep_failed(job, started)
+    shown = f"outputs/{job.period}/{job.family}/{job.failed.name}" if kept else ""
+    return JobResult(job.name, False, time.monotonic() - t0, error, details, shown)
 
 
 def temp_paths(job: Job) -> tuple[Path, Path]:
     """Where a run of ``job`` writes its notebook and HTML before moving them into place."""
     return (
-        job.output_dir / f".{job.org_code}.tmp.ipynb",  # papermill wants .ipynb
+        job.output_dir / f".{job.org_code}.tmp.ipynb",  # names matched by files.TEMP_NAME
         job.output_dir / f".{job.org_code}.tmp.html",
     )
 
@@ -162,12 +167,14 @@ def _kernel_never_ran(exc: BaseException) -> bool:
     return not engine.started_cells()
 
 
-def _execute(job: Job, tmp_nb: Path) -> Any:
+def _execute(job: Job) -> Any:
     """papermill in a fresh kernel; a kernel that fails to start is started once more.
 
     jupyter_client picks free ports just before the kernel binds them, so under load two
     kernels starting at once can clash (``ZMQError: Address already in use``); no cell has run
-    then, so a second attempt is safe.
+    then, so a second attempt is safe. papermill writes nothing: :func:`run_job` writes the
+    executed notebook itself, so that every write of a report goes through
+    :func:`~helpers.files.storage_faults`.
     """
     import papermill
 
@@ -178,7 +185,7 @@ def _execute(job: Job, tmp_nb: Path) -> Any:
         try:
             return papermill.execute_notebook(
                 job.notebook,
-                tmp_nb,
+                None,
                 parameters=job.parameters,
                 kernel_name=job.kernel_name,
                 cwd=job.notebook.parent,
@@ -194,7 +201,6 @@ def _execute(job: Job, tmp_nb: Path) -> Any:
             if attempt == 2 or _stopping.is_set() or not _kernel_never_ran(exc):
                 raise
             log.warning("%s: the kernel did not start (%s); starting another", job.name, exc)
-            tmp_nb.unlink(missing_ok=True)
     raise AssertionError("unreachable")  # pragma: no cover
 
 
@@ -206,31 +212,33 @@ def run_job(job: Job) -> JobResult:
         raise KeyboardInterrupt("the run is stopping")
     t0 = time.monotonic()
     started = now()
-    job.output_dir.mkdir(parents=True, exist_ok=True)
     tmp_nb, tmp_html = temp_paths(job)
     _running.add(job.name)
     try:
+        with storage_faults(job.ipynb):
+            job.output_dir.mkdir(parents=True, exist_ok=True)
         try:
-            nb = _execute(job, tmp_nb)
+            nb = _execute(job)
             _mark_provenance(nb, job, started)
-            nbformat.write(nb, tmp_nb)  # type: ignore[no-untyped-call]
-            write_atomic(tmp_html, notebook_html(nb, job.title))
+            html = notebook_html(nb, job.title)
         except Exception as exc:
-            error, details = _failure(exc)
-            kept = _keep_failed(job, tmp_nb, started)
-            shown = f"outputs/{job.period}/{job.family}/{job.failed.name}" if kept else ""
-            return JobResult(job.name, False, time.monotonic() - t0, error, details, shown)
+            return _failed(job, exc, t0, started)
+        with storage_faults(job.ipynb):
+            nbformat.write(nb, tmp_nb)  # type: ignore[no-untyped-call]
+        with storage_faults(job.html):
+            tmp_html.write_text(html, encoding="utf-8")
         stamp = {"fingerprint": job.fingerprint, "started": started, "finished": now()}
-        with _signals_deferred():
+        with _signals_deferred(), storage_faults(job.ipynb):
             tmp_nb.replace(job.ipynb)
             tmp_html.replace(job.html)
             job.failed.unlink(missing_ok=True)
             write_atomic(job.stamp, canonical_json(stamp) + "\n")
         return JobResult(job.name, True, time.monotonic() - t0)
     finally:
+        for tmp in (tmp_nb, tmp_html):
+            with contextlib.suppress(OSError):
+                tmp.unlink(missing_ok=True)
         _running.discard(job.name)
-        tmp_nb.unlink(missing_ok=True)
-        tmp_html.unlink(missing_ok=True)
 
 
 # --- worker processes -----------------------------------------------------------------------
@@ -270,6 +278,8 @@ def _stop_pool(pool: ProcessPoolExecutor, futures: dict[Future[JobResult], Job])
 def _result(fut: Future[JobResult], job: Job) -> JobResult:
     try:
         return fut.result()
+    except StorageError:  # the machine cannot store reports: the run stops
+        raise
     except Exception as exc:  # a worker died: the report failed, the run goes on
         return JobResult(job.name, False, 0.0, f"{type(exc).__name__}: {exc}")
 
@@ -287,7 +297,7 @@ def run_jobs(jobs: list[Job], workers: int, on_result: Callable[[JobResult], Non
     try:
         for fut in as_completed(futures):
             on_result(_result(fut, futures[fut]))
-    except KeyboardInterrupt:
+    except (KeyboardInterrupt, StorageError):
         with _ignoring_signals():
             _stop_pool(pool, futures)
         raise
@@ -332,9 +342,11 @@ def _ignoring_signals() -> Iterator[None]:
 def period_lock(output_dir: Path, dirs: Dirs | None = None) -> Iterator[None]:
     """Hold ``outputs/<period>/.lock``; LockError at once if another run holds it."""
     dirs = dirs or Dirs()
-    output_dir.mkdir(parents=True, exist_ok=True)
     path = output_dir / ".lock"
-    with path.open("a+", encoding="utf-8") as fh:
+    with storage_faults(path):
+        output_dir.mkdir(parents=True, exist_ok=True)
+        fh = path.open("a+", encoding="utf-8")
+    with fh:
         try:
             fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
@@ -345,14 +357,17 @@ def period_lock(output_dir: Path, dirs: Dirs | None = None) -> Iterator[None]:
                 f"by {holder}); wait for it to finish, then run again"
             ) from None
         try:
-            fh.seek(0)
-            fh.truncate()
-            fh.write(f"pid {os.getpid()}\n")
-            fh.flush()
+            with storage_faults(path):
+                fh.seek(0)
+                fh.truncate()
+                fh.write(f"pid {os.getpid()}\n")
+                fh.flush()
             yield
         finally:
-            fh.seek(0)
-            fh.truncate()
+            with contextlib.suppress(OSError):
+                fh.seek(0)
+                fh.truncate()
+                fh.flush()
             fcntl.flock(fh, fcntl.LOCK_UN)
 
 
@@ -377,14 +392,30 @@ def select_params(periods: list[str] | None, dirs: Dirs) -> list[Path]:
 
 
 def _open_log(plan: Plan, stamp: str, stack: contextlib.ExitStack) -> IO[str]:
-    folder = plan.output_dir / "logs"
-    folder.mkdir(parents=True, exist_ok=True)
-    return stack.enter_context((folder / f"run-{stamp}.log").open("w", encoding="utf-8"))
+    path = plan.output_dir / "logs" / f"run-{stamp}.log"
+    with storage_faults(path):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fh = path.open("w", encoding="utf-8")
+    stack.callback(_close_log, fh)
+    return fh
+
+
+def _close_log(fh: IO[str]) -> None:
+    with contextlib.suppress(OSError):  # a line that could not be written was reported then
+        fh.close()
 
 
 def _note(fh: IO[str], text: str) -> None:
-    fh.write(f"{now()} {text}\n")
-    fh.flush()
+    with storage_faults(Path(fh.name)):
+        fh.write(f"{now()} {text}\n")
+        fh.flush()
+
+
+def _note_all(logs: dict[str, IO[str]], text: str) -> None:
+    """The same line in every period's log, as far as each can still be written."""
+    for fh in logs.values():
+        with contextlib.suppress(StorageError):
+            _note(fh, text)
 
 
 class _Progress:
@@ -517,15 +548,18 @@ def reports_command(
         logs = {plan.period: _open_log(plan, stamp, stack) for plan in plans}
         try:
             progress = _run(plans, workers, dirs, logs, scheduler)
+            for plan in plans:
+                failed = {n for n in progress.failed if n.startswith(plan.period + "/")}
+                if plan.to_run or not exports_current(plan, dirs):
+                    export_period(plan, dirs, failed, started)
+                _note(logs[plan.period], f"finished: {len(failed)} failed")
+                line = f"{plan.period}: {len(failed)} failed; {dirs.show(plan.output_dir)}"
+                _say(line + "/index.html")
         except KeyboardInterrupt:
-            for fh in logs.values():
-                _note(fh, "interrupted: pending reports cancelled, running ones stopped")
+            _note_all(logs, "interrupted: pending reports cancelled, running ones stopped")
             _say("interrupted: pending reports cancelled; no output was left half-written")
             return INTERRUPTED
-        for plan in plans:
-            failed = {n for n in progress.failed if n.startswith(plan.period + "/")}
-            if plan.to_run or not exports_current(plan, dirs):
-                export_period(plan, dirs, failed, started)
-            _note(logs[plan.period], f"finished: {len(failed)} failed")
-            _say(f"{plan.period}: {len(failed)} failed; {dirs.show(plan.output_dir)}/index.html")
+        except StorageError as exc:
+            _note_all(logs, f"stopped: {exc}")
+            raise
     return _summary(progress)

@@ -1,0 +1,338 @@
+"""Faults of the machine, not of the data: an outputs folder the kit may not write, a full
+disk, a runner killed with ``kill -9`` and what it leaves, and the exit codes.
+
+Every run goes through the command line (``python -m helpers.cli``) in a subprocess, against a
+project copy under ``tmp_path``. A full disk is simulated by running the command line behind a
+small bootstrap (:data:`FULL_DISK`) that makes writes to the matching files fail with ENOSPC,
+in that process and in the workers it forks; the kit's own code is not changed for the test.
+As root, where ``chmod`` stops no write, a read-only folder is tested by running the command
+without ``CAP_DAC_OVERRIDE`` (dropped from its capability bounding set before it starts).
+"""
+
+from __future__ import annotations
+
+import ctypes
+import errno
+import json
+import os
+import shutil
+import subprocess
+import sys
+from collections.abc import Mapping
+from pathlib import Path
+
+import pytest
+from kit_project import kit_env, leftovers, make_project, run_kit, tree_hashes
+
+from helpers.errors import StorageError
+from helpers.files import storage_faults, storage_message, write_atomic
+
+PERIOD = "2011-12-Q1"
+PARAMS = f"""\
+period: {PERIOD}
+returns_dir: ""
+families:
+  regional_outturn:
+    orgs: [Q36]
+  pct_support_needs:
+    orgs: [Q36, 5NC]
+"""
+#: ``python -c FULL_DISK <fnmatch pattern> <kit arguments>``: the kit's command line, with every
+#: write to a file whose path matches the pattern failing as on a full disk (after the file was
+#: opened, as a real full disk fails). Forked workers inherit it; kernels are new processes.
+FULL_DISK = """\
+import builtins, errno, fnmatch, io, os, runpy, sys
+
+pattern = sys.argv.pop(1)
+real_open = io.open
+
+
+class FullDisk:
+    def __init__(self, fh):
+        self._fh = fh
+
+    def write(self, data):
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), self._fh.name)
+
+    def __getattr__(self, name):
+        return getattr(self._fh, name)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self._fh.close()
+
+
+def full_open(file, mode="r", *args, **kwargs):
+    fh = real_open(file, mode, *args, **kwargs)
+    named = isinstance(file, (str, os.PathLike))
+    if named and set(mode) & set("wax+") and fnmatch.fnmatch(os.fspath(file), pattern):
+        return FullDisk(fh)
+    return fh
+
+
+io.open = builtins.open = full_open
+runpy.run_module("helpers.cli", run_name="__main__", alter_sys=True)
+"""
+
+
+def write_params(root: Path) -> None:
+    """A params file with three reports of two families."""
+    (root / "params" / f"{PERIOD}.yaml").write_text(PARAMS, encoding="utf-8")
+
+
+def seed_outputs(root: Path) -> None:
+    """A previous run's files (not real reports), so that "outputs unchanged" means something."""
+    out = root / "outputs" / PERIOD
+    (out / "regional_outturn").mkdir(parents=True)
+    (out / ".lock").write_text("")
+    (out / "figures.csv").write_text("period,notebook,org_code,figure,value,unit\n")
+    (out / "index.html").write_text("<!DOCTYPE html><title>2011-12-Q1</title>\n")
+    (out / "manifest.json").write_text(json.dumps({"period": PERIOD}) + "\n")
+    (out / "regional_outturn" / "Q36.html").write_text("<!DOCTYPE html><p>London</p>\n")
+    (out / "regional_outturn" / "Q36.ipynb").write_text('{"cells": [], "nbformat": 4}\n')
+    (root / "outputs" / "index.html").write_text("<!DOCTYPE html><title>NHS London</title>\n")
+
+
+def without_logs(hashes: Mapping[str, str]) -> dict[str, str]:
+    """File hashes without the run logs (every run adds one)."""
+    return {k: v for k, v in hashes.items() if "/logs/" not in k}
+
+
+def error_lines(proc: subprocess.CompletedProcess[str]) -> list[str]:
+    """The command's error messages; there must be no traceback."""
+    assert "Traceback" not in proc.stderr, proc.stderr
+    return [line for line in proc.stderr.splitlines() if line.startswith("error: ")]
+
+
+def run_full_disk(root: Path, pattern: str, *args: str) -> subprocess.CompletedProcess[str]:
+    """Run the kit with writes to files matching ``pattern`` failing with ENOSPC."""
+    return subprocess.run(
+        [sys.executable, "-c", FULL_DISK, pattern, *args],
+        cwd=root,
+        env=kit_env(root),
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+
+
+def _without_dac_override() -> None:
+    """In the child, before exec: as root, lose the power to write what the mode forbids."""
+    libc = ctypes.CDLL(None, use_errno=True)
+    if libc.prctl(24, 1, 0, 0, 0) != 0:  # PR_CAPBSET_DROP, CAP_DAC_OVERRIDE
+        raise OSError(ctypes.get_errno(), "prctl(PR_CAPBSET_DROP) failed")
+
+
+def run_unprivileged(root: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    """Run the kit so that file modes bind it, even when the tests run as root."""
+    return subprocess.run(
+        [sys.executable, "-m", "helpers.cli", *args],
+        cwd=root,
+        env=kit_env(root),
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+        preexec_fn=_without_dac_override if os.geteuid() == 0 else None,
+    )
+
+
+def _read_only(folder: Path, files_too: bool) -> None:
+    for path in [folder, *folder.rglob("*")]:
+        if path.is_dir():
+            path.chmod(0o555)
+        elif files_too:
+            path.chmod(0o444)
+
+
+def _writable(folder: Path) -> None:
+    for path in [folder, *folder.rglob("*")]:
+        path.chmod(0o755 if path.is_dir() else 0o644)
+
+
+@pytest.fixture
+def seeded(tmp_path: Path) -> Path:
+    """A project copy with a previous run's outputs and its processed layer built."""
+    root = make_project(tmp_path, periods=(PERIOD,))
+    write_params(root)
+    seed_outputs(root)
+    proc = run_kit(root, "validate", "--period", PERIOD)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    return root
+
+
+@pytest.fixture(scope="module")
+def first_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A project copy with the three reports run once (read-only: copy it to change it)."""
+    root = make_project(tmp_path_factory.mktemp("faults"), periods=(PERIOD,))
+    write_params(root)
+    proc = run_kit(root, "reports", "--jobs", "2")
+    assert proc.returncode == 0, proc.stderr
+    return root
+
+
+@pytest.fixture
+def project(first_run: Path, tmp_path: Path) -> Path:
+    """A private copy of the first run's project, outputs included."""
+    root = tmp_path / "project"
+    shutil.copytree(first_run, root, symlinks=True)
+    return root
+
+
+# --- one sentence for a machine's fault ------------------------------------------------------
+
+
+def test_the_message_names_the_file_the_fault_and_what_to_do(tmp_path: Path) -> None:
+    target = tmp_path / "figures.csv"
+    full = OSError(errno.ENOSPC, "No space left on device", str(tmp_path / ".x.tmp-1"))
+    assert storage_message(target, full) == (
+        f"cannot write {target}: the disk is full (errno ENOSPC); free some space and run again"
+    )
+    denied = PermissionError(errno.EACCES, "Permission denied", str(target))
+    assert storage_message(target, denied) == (
+        f"cannot write {target}: permission denied (errno EACCES); make {tmp_path} writable "
+        "by this user and run again"
+    )
+    odd = OSError(errno.EIO, "Input/output error")
+    assert storage_message(target, odd) == (
+        f"cannot write {target}: Input/output error (errno EIO); check the folder and the "
+        "disk, then run again"
+    )
+
+
+def test_write_atomic_on_a_full_disk_leaves_the_old_file_and_no_temporary_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    target = tmp_path / "figures.csv"
+    target.write_text("old\n")
+    real = Path.write_bytes
+
+    def full(self: Path, data: bytes) -> int:
+        real(self, data[:3])  # part of it reached the disk
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(self))
+
+    monkeypatch.setattr(Path, "write_bytes", full)
+    with pytest.raises(StorageError, match=r"figures\.csv: the disk is full") as caught:
+        write_atomic(target, "new figures\n")
+    assert caught.value.exit_code == 3
+    assert target.read_text() == "old\n"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["figures.csv"]
+
+
+def test_storage_faults_passes_other_errors_through(tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match="not a storage fault"), storage_faults(tmp_path):
+        raise ValueError("not a storage fault")
+
+
+# --- folders the kit may not write, and full disks ------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("files_too", "refused", "fix"),
+    [
+        (True, ".lock", "outputs/2011-12-Q1/.lock and its folder"),
+        (False, "logs/run-", "outputs/2011-12-Q1"),
+    ],
+    ids=["folder-and-files", "folder-only"],
+)
+def test_an_outputs_folder_the_kit_may_not_write_stops_it_cleanly(
+    seeded: Path, files_too: bool, refused: str, fix: str
+) -> None:
+    out = seeded / "outputs"
+    before = tree_hashes(out)
+    _read_only(out / PERIOD, files_too)
+    try:
+        proc = run_unprivileged(seeded, "reports", "--period", PERIOD)
+    finally:
+        _writable(out / PERIOD)
+    assert proc.returncode == 3, proc.stderr
+    [line] = error_lines(proc)
+    assert line.startswith(f"error: cannot write outputs/{PERIOD}/{refused}"), line
+    assert line.endswith(
+        f": permission denied (errno EACCES); make {fix} writable by this user and run again"
+    ), line
+    assert tree_hashes(out) == before
+
+
+def test_a_file_where_the_period_folder_should_be_stops_the_kit_cleanly(seeded: Path) -> None:
+    out = seeded / "outputs"
+    shutil.rmtree(out / PERIOD)
+    (out / PERIOD).write_text("not a folder\n")
+    before = tree_hashes(out)
+    proc = run_kit(seeded, "reports", "--period", PERIOD)
+    assert proc.returncode == 3, proc.stderr
+    assert error_lines(proc) == [
+        f"error: cannot write outputs/{PERIOD}/.lock: a file stands where a folder should be "
+        "(errno EEXIST); move it aside and run again"
+    ]
+    assert tree_hashes(out) == before
+
+
+def test_a_full_disk_while_building_the_processed_layer_keeps_the_old_layer(
+    seeded: Path,
+) -> None:
+    layer = seeded / "data" / "processed" / PERIOD
+    before = tree_hashes(layer), tree_hashes(seeded / "outputs")
+    raw = seeded / "data" / "raw" / PERIOD / "financial_position.csv"
+    raw.write_text(raw.read_text(encoding="utf-8") + "\n", encoding="utf-8")  # rebuild it
+    proc = run_full_disk(seeded, f"*/processed/.{PERIOD}.tmp-*/manifest.json", "reports")
+    assert proc.returncode == 3, proc.stderr
+    assert error_lines(proc) == [
+        f"error: cannot write data/processed/{PERIOD}: the disk is full (errno ENOSPC); "
+        "free some space and run again"
+    ]
+    assert (tree_hashes(layer), tree_hashes(seeded / "outputs")) == before
+    assert [p.name for p in layer.parent.glob(f".{PERIOD}.tmp-*")] == []  # its temporary copy
+
+
+def test_a_full_disk_while_writing_the_log_stops_the_run_before_any_report(
+    seeded: Path,
+) -> None:
+    before = tree_hashes(seeded / "outputs")
+    proc = run_full_disk(seeded, f"*/outputs/{PERIOD}/logs/run-*.log", "reports")
+    assert proc.returncode == 3, proc.stderr
+    [line] = error_lines(proc)
+    assert line.startswith(f"error: cannot write outputs/{PERIOD}/logs/run-"), line
+    assert line.endswith(".log: the disk is full (errno ENOSPC); free some space and run again")
+    assert without_logs(tree_hashes(seeded / "outputs")) == without_logs(before)
+    assert "to run" in proc.stderr and "reports: " not in proc.stderr  # no report was started
+
+
+@pytest.mark.slow
+def test_a_full_disk_while_writing_figures_csv_leaves_the_period_pages_as_they_were(
+    project: Path,
+) -> None:
+    before = tree_hashes(project / "outputs")
+    params = project / "params" / f"{PERIOD}.yaml"
+    params.write_text(PARAMS.replace("[Q36, 5NC]", "[Q36]"))  # new pages, but no report to run
+    proc = run_full_disk(project, f"*/outputs/{PERIOD}/.figures.csv.tmp-*", "reports")
+    assert proc.returncode == 3, proc.stderr
+    assert error_lines(proc) == [
+        f"error: cannot write outputs/{PERIOD}/figures.csv: the disk is full (errno ENOSPC); "
+        "free some space and run again"
+    ]
+    assert "2 reports, 2 up to date, 0 to run" in proc.stderr
+    assert without_logs(tree_hashes(project / "outputs")) == without_logs(before)
+    assert leftovers(project) == []
+
+
+@pytest.mark.slow
+def test_a_full_disk_while_a_worker_writes_a_report_stops_the_run(project: Path) -> None:
+    out = project / "outputs" / PERIOD
+    before = tree_hashes(out)
+    pattern = f"*/outputs/{PERIOD}/pct_support_needs/.5NC.tmp.ipynb"
+    proc = run_full_disk(project, pattern, "reports", "--force", "--jobs", "2")
+    assert proc.returncode == 3, proc.stderr
+    assert error_lines(proc) == [
+        f"error: cannot write outputs/{PERIOD}/pct_support_needs/5NC.ipynb: the disk is full "
+        "(errno ENOSPC); free some space and run again"
+    ]
+    now = tree_hashes(out)
+    for kept in ("figures.csv", "index.html", "manifest.json", "pct_support_needs/5NC.ipynb"):
+        assert now[kept] == before[kept], kept  # the period's pages were not rewritten
+    assert now["pct_support_needs/5NC.html"] == before["pct_support_needs/5NC.html"]
+    assert not list(out.rglob("*.failed.ipynb"))  # a full disk is not the report's failure
+    assert leftovers(project) == []
