@@ -16,16 +16,21 @@ import errno
 import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
+import time
 from collections.abc import Mapping
 from pathlib import Path
 
+import psutil
 import pytest
-from kit_project import kit_env, leftovers, make_project, run_kit, tree_hashes
+from kit_project import add_cell, kit_env, leftovers, make_project, run_kit, tree_hashes
 
-from helpers.errors import StorageError
-from helpers.files import storage_faults, storage_message, write_atomic
+from helpers.errors import LockError, StorageError
+from helpers.files import remove_temp_files, storage_faults, storage_message, write_atomic
+from helpers.params import Dirs
+from helpers.runner import period_lock
 
 PERIOD = "2011-12-Q1"
 PARAMS = f"""\
@@ -74,6 +79,21 @@ def full_open(file, mode="r", *args, **kwargs):
 
 io.open = builtins.open = full_open
 runpy.run_module("helpers.cli", run_name="__main__", alter_sys=True)
+"""
+#: ``python -c HOLD_AND_FORK <outputs/period>``: take the period's lock, fork a child that keeps
+#: the lock file's descriptor, print the child's pid, then wait to be killed.
+HOLD_AND_FORK = """\
+import os, sys, time
+from pathlib import Path
+from helpers.runner import period_lock
+
+with period_lock(Path(sys.argv[1])):
+    child = os.fork()
+    if child == 0:
+        time.sleep(120)
+        os._exit(0)
+    print(child, flush=True)
+    time.sleep(120)
 """
 
 
@@ -336,3 +356,168 @@ def test_a_full_disk_while_a_worker_writes_a_report_stops_the_run(project: Path)
     assert now["pct_support_needs/5NC.html"] == before["pct_support_needs/5NC.html"]
     assert not list(out.rglob("*.failed.ipynb"))  # a full disk is not the report's failure
     assert leftovers(project) == []
+
+
+# --- the period lock and what a killed run leaves ------------------------------------------
+
+
+def _dead_pid() -> int:
+    proc = subprocess.Popen([sys.executable, "-c", "pass"])
+    proc.wait()
+    return proc.pid
+
+
+def test_a_lock_left_by_a_dead_run_is_reported_and_taken_over(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "outputs" / PERIOD
+    out.mkdir(parents=True)
+    dead = _dead_pid()
+    (out / ".lock").write_text(f"pid {dead}\n")
+    with period_lock(out, Dirs.under(tmp_path)):
+        assert (out / ".lock").read_text() == f"pid {os.getpid()}\n"
+    assert capsys.readouterr().err == (
+        f"{PERIOD}: taking over the lock of pid {dead}, which is no longer running\n"
+    )
+    assert (out / ".lock").read_text() == ""
+    with period_lock(out, Dirs.under(tmp_path)):  # a lock released normally: nothing to say
+        pass
+    assert capsys.readouterr().err == ""
+
+
+def test_the_lock_is_not_held_by_processes_forked_from_its_holder(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A forked child keeps the lock file open but not the lock: it goes with its holder."""
+    out = tmp_path / "outputs" / PERIOD
+    holder = subprocess.Popen(
+        [sys.executable, "-c", HOLD_AND_FORK, str(out)],
+        stdout=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
+    child = 0
+    try:
+        assert holder.stdout is not None
+        child = int(holder.stdout.readline())
+        refused = pytest.raises(LockError, match=f"held by pid {holder.pid}\\)")
+        with refused, period_lock(out, Dirs.under(tmp_path)):
+            pass
+        holder.kill()
+        holder.wait()
+        assert psutil.pid_exists(child)  # the child still has the lock file open
+        with period_lock(out, Dirs.under(tmp_path)):
+            pass
+        assert f"taking over the lock of pid {holder.pid}" in capsys.readouterr().err
+    finally:
+        if holder.poll() is None:
+            holder.kill()
+            holder.wait()
+        if holder.stdout is not None:
+            holder.stdout.close()
+        if child:
+            os.kill(child, signal.SIGKILL)
+
+
+def test_remove_temp_files_removes_only_the_kits_temporary_files(tmp_path: Path) -> None:
+    dead, alive = _dead_pid(), os.getpid()
+    names = {
+        ".RF4.tmp.ipynb": True,
+        ".RF4.tmp.html": True,
+        f".figures.csv.tmp-{dead}": True,
+        f".index.html.tmp-{alive}": False,  # another run is writing it (with live_too=False)
+        "RF4.ipynb": False,
+        "RF4.failed.ipynb": False,
+        ".lock": False,
+        "notes.tmp": False,
+    }
+    for name in names:
+        (tmp_path / name).write_text("x")
+    (tmp_path / "family").mkdir()
+    (tmp_path / "family" / ".Q36.tmp.ipynb").write_text("x")  # not looked at: recursive=False
+    removed = remove_temp_files(tmp_path, recursive=False, live_too=False)
+    assert sorted(p.name for p in removed) == sorted(n for n, gone in names.items() if gone)
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(
+        [n for n, gone in names.items() if not gone] + ["family"]
+    )
+    assert sorted(p.name for p in remove_temp_files(tmp_path)) == sorted(
+        [".Q36.tmp.ipynb", f".index.html.tmp-{alive}"]
+    )
+
+
+def _tree(proc: psutil.Process) -> set[psutil.Process]:
+    try:
+        return set(proc.children(recursive=True))
+    except psutil.NoSuchProcess:
+        return set()
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("fork", [True, False], ids=["forked-kernels", "launched-kernels"])
+def test_kill_9_of_the_runner_leaves_no_process_and_no_lock(project: Path, fork: bool) -> None:
+    """Both workers are mid-cell when the runner is SIGKILLed: nothing of the run survives it,
+    and the next run takes the stale lock over, removes temporary files and finishes."""
+    gate, started = project / "gate", project / "started"
+    gate.touch()
+    started.mkdir()
+    add_cell(
+        project,
+        "pct_support_needs",
+        f"import pathlib, time\nif pathlib.Path({str(gate)!r}).exists():\n"
+        f"    pathlib.Path({str(started)!r}, org_code).touch()\n    time.sleep(120)",
+    )
+    env = kit_env(project, {"NHS_KIT_FORK": "1" if fork else "0"})
+    env.pop("NHS_KIT_FORK_SERVER", None)  # not the test session's warm server
+    command = ["reports", "--period", PERIOD, "--jobs", "2", "--force"]
+    runner = subprocess.Popen(
+        [sys.executable, "-m", "helpers.cli", *command],
+        cwd=project,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+    seen: set[psutil.Process] = set()
+    try:
+        parent = psutil.Process(runner.pid)
+        deadline = time.monotonic() + 180
+        while len(list(started.iterdir())) < 2:  # both pct reports are in their last cell
+            if time.monotonic() > deadline or runner.poll() is not None:
+                pytest.fail("the reports never reached their last cell")
+            seen |= _tree(parent)
+            time.sleep(0.2)
+        seen |= _tree(parent)
+        assert len(seen) >= (5 if fork else 4), seen  # 2 workers, 2 kernels (+ fork server)
+        runner.send_signal(signal.SIGKILL)
+        runner.wait()
+        _gone, alive = psutil.wait_procs(list(seen), timeout=10)
+        assert alive == [], [(p.pid, p.cmdline()) for p in alive]
+    finally:
+        for proc in seen:  # only if the test failed: nothing of the run may outlive it
+            if proc.is_running():
+                proc.kill()
+        if runner.poll() is None:
+            runner.kill()
+            runner.wait()
+
+    out = project / "outputs" / PERIOD
+    assert (out / ".lock").read_text() == f"pid {runner.pid}\n"  # it never got to clear it
+    assert not list(out.rglob("*.failed.ipynb"))  # being killed is not a report's failure
+    stale = [
+        out / "pct_support_needs" / ".5NC.tmp.ipynb",
+        out / "pct_support_needs" / ".5NC.tmp.html",
+        out / f".figures.csv.tmp-{runner.pid}",
+        out / ".state" / "regional_outturn" / f".Q36.json.tmp-{runner.pid}",
+        project / "outputs" / f".index.html.tmp-{runner.pid}",
+    ]
+    for path in stale:  # what a run killed while writing would leave
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text("half a file")
+    gate.unlink()
+    proc = run_kit(project, "reports", "--period", PERIOD)
+    assert proc.returncode == 0, proc.stderr
+    assert f"taking over the lock of pid {runner.pid}, which is no longer running" in proc.stderr
+    assert f"{PERIOD}: removed 5 temporary file(s) a stopped run left" in proc.stderr
+    assert "3 reports, 1 up to date, 2 to run" in proc.stderr
+    assert leftovers(project) == []
+    assert (out / ".lock").read_text() == ""

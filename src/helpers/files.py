@@ -5,6 +5,7 @@ Usage example::
     write_atomic(OUTPUTS_DIR / "2011-12-Q1" / "figures.csv", text)
     with storage_faults(path):                  # any other write: a parquet file, a log line
         frame.to_parquet(path)
+    remove_temp_files(OUTPUTS_DIR / "2011-12-Q1")  # what a killed run left, under its lock
 
 :func:`storage_faults` is the one place where an ``OSError`` of a write (a folder this user may
 not write, a full disk, a file where a folder should be) becomes a
@@ -103,3 +104,34 @@ def write_atomic(path: Path, text: str, *, only_if_changed: bool = False) -> boo
             with contextlib.suppress(OSError):
                 tmp.unlink(missing_ok=True)
     return True
+
+
+def pid_alive(pid: int) -> bool:
+    """Whether a process with this pid exists (any user's)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's process
+        return True
+    return True
+
+
+def remove_temp_files(folder: Path, *, recursive: bool = True, live_too: bool = True) -> list[Path]:
+    """Remove the kit's temporary files under ``folder``; return those removed.
+
+    Call it only while holding the lock of whatever writes there. With ``live_too`` false, a
+    ``.tmp-<pid>`` file of a process still running is left alone (a folder without a lock).
+    """
+    found = folder.rglob(".*") if recursive else folder.glob(".*")
+    removed = []
+    for path in sorted(found):
+        match = TEMP_NAME.fullmatch(path.name)
+        if not match or not path.is_file():
+            continue
+        if not live_too and match["pid"] and pid_alive(int(match["pid"])):
+            continue
+        with storage_faults(path):
+            path.unlink(missing_ok=True)
+        removed.append(path)
+    return removed

@@ -10,14 +10,19 @@ one report (papermill, then HTML, then files moved into place, the stamp last); 
 picklable :class:`~helpers.plan.Job` and returns a picklable :class:`JobResult`, so any pool
 of workers can run it. A failed report keeps its executed notebook as ``<org>.failed.ipynb``
 and never touches the last good outputs. Ctrl-C or SIGTERM cancels pending reports, shuts
-running kernels down and removes temporary files. A folder the run may not write or a full
-disk stops it with a :class:`~helpers.errors.StorageError` (:mod:`helpers.files`). With
-``scheduler`` the same jobs go to a Dask cluster's workers instead (:mod:`helpers.distributed`).
+running kernels down and removes temporary files. A runner killed outright (``kill -9``) takes
+its workers with it: each notices its parent's death, stops its report and exits within
+:data:`PARENT_GRACE` seconds; the next run of the period takes the lock over and removes the
+temporary files it left. A folder the run may not write or a full disk stops it with a
+:class:`~helpers.errors.StorageError` (:mod:`helpers.files`). With ``scheduler`` the same jobs
+go to a Dask cluster's workers instead (:mod:`helpers.distributed`).
 """
 
 from __future__ import annotations
 
 import contextlib
+import ctypes
+import errno
 import fcntl
 import logging
 import multiprocessing
@@ -38,7 +43,7 @@ from tqdm import tqdm
 
 from helpers.errors import LockError, ParameterError, StorageError
 from helpers.export import export_period, exports_current, notebook_html, now, provenance
-from helpers.files import storage_faults, write_atomic
+from helpers.files import pid_alive, remove_temp_files, storage_faults, write_atomic
 from helpers.forkserver import warm_kernels
 from helpers.params import Dirs, PeriodParams, load_params, params_files
 from helpers.periods import Period
@@ -50,6 +55,11 @@ _ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 INTERRUPTED = 130
 #: Kernel command-line options: keep the kernel's own start-up warnings out of the terminal.
 KERNEL_ARGUMENTS = ["--IPKernelApp.log_level=ERROR"]
+#: Seconds a worker whose runner has died gives its report to stop (the kernel shut down, the
+#: temporary files removed) before it exits regardless.
+PARENT_GRACE = 5.0
+_WATCH_SECONDS = 0.5
+_PR_SET_PDEATHSIG = 1  # from <linux/prctl.h>
 
 
 @dataclass(frozen=True)
@@ -222,6 +232,8 @@ def run_job(job: Job) -> JobResult:
             _mark_provenance(nb, job, started)
             html = notebook_html(nb, job.title)
         except Exception as exc:
+            if _stopping.is_set():  # its kernel went with the run: not the report's failure
+                raise KeyboardInterrupt("the run is stopping") from exc
             return _failed(job, exc, t0, started)
         with storage_faults(job.ipynb):
             nbformat.write(nb, tmp_nb)  # type: ignore[no-untyped-call]
@@ -238,7 +250,7 @@ def run_job(job: Job) -> JobResult:
         for tmp in (tmp_nb, tmp_html):
             with contextlib.suppress(OSError):
                 tmp.unlink(missing_ok=True)
-        _running.discard(job.name)
+        _running.discard(job.name)  # last: a worker whose runner died waits for this
 
 
 # --- worker processes -----------------------------------------------------------------------
@@ -253,11 +265,38 @@ def _worker_stop(signum: int, frame: FrameType | None) -> None:
     raise SystemExit(0)
 
 
-def _worker_init() -> None:
-    """Workers leave Ctrl-C to the parent, which stops them with SIGTERM."""
+def _die_with_parent() -> None:
+    """On Linux, have the kernel send this process SIGTERM when its parent dies."""
+    if sys.platform.startswith("linux"):
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0)
+
+
+def _watch_parent(parent: int) -> None:
+    """In a worker: once the runner has died, stop the running report, then exit.
+
+    The pool's call queue never wakes a worker whose runner is dead (the worker holds the
+    queue's other end itself), so without this an idle or finished worker would wait forever.
+    """
+    while os.getppid() == parent:
+        time.sleep(_WATCH_SECONDS)
+    if not _stopping.is_set():  # no PR_SET_PDEATHSIG here, or it came before the handler
+        os.kill(os.getpid(), signal.SIGTERM)
+    deadline = time.monotonic() + PARENT_GRACE
+    while _running and time.monotonic() < deadline:  # its kernel shuts down, temp files go
+        time.sleep(0.05)
+    os._exit(INTERRUPTED)
+
+
+def _worker_init(parent: int) -> None:
+    """Workers leave Ctrl-C to the parent, which stops them with SIGTERM; they die with it."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, _worker_stop)
     os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")  # kernels inherit it
+    _die_with_parent()
+    watch = threading.Thread(target=_watch_parent, args=(parent,), name="parent-watch")
+    watch.daemon = True
+    watch.start()  # also catches a parent that died before the prctl above
 
 
 def _stop_pool(pool: ProcessPoolExecutor, futures: dict[Future[JobResult], Job]) -> None:
@@ -292,6 +331,7 @@ def run_jobs(jobs: list[Job], workers: int, on_result: Callable[[JobResult], Non
         max_workers=max(1, min(workers, len(jobs))),
         mp_context=multiprocessing.get_context("fork"),  # workers inherit the imports
         initializer=_worker_init,
+        initargs=(os.getpid(),),
     )
     futures = {pool.submit(run_job, job): job for job in jobs}
     try:
@@ -338,24 +378,53 @@ def _ignoring_signals() -> Iterator[None]:
             signal.signal(s, handler)
 
 
+def _try_lock(fh: IO[str]) -> bool:
+    """Take a POSIX record lock on the whole file; False if another process holds it."""
+    try:
+        fcntl.lockf(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError as exc:
+        if exc.errno in (errno.EACCES, errno.EAGAIN):
+            return False
+        raise
+    return True
+
+
+def _taken_over(previous: str) -> str:
+    """How to describe the holder a killed run left named in the lock file."""
+    pid = re.fullmatch(r"pid (\d+)", previous)
+    if pid and pid_alive(int(pid[1])):  # its pid is in use again, by another process
+        return f"taking over the lock of {previous}, which no longer holds it"
+    return f"taking over the lock of {previous}, which is no longer running"
+
+
 @contextlib.contextmanager
 def period_lock(output_dir: Path, dirs: Dirs | None = None) -> Iterator[None]:
-    """Hold ``outputs/<period>/.lock``; LockError at once if another run holds it."""
+    """Hold ``outputs/<period>/.lock``; LockError at once if another run holds it.
+
+    The lock is a POSIX record lock (``lockf``), not ``flock``: it belongs to this process
+    alone, so the workers and kernels forked from it never hold it (an inherited ``flock``
+    outlived a runner killed with ``kill -9`` in its orphaned workers), and the system drops
+    it when this process dies. It is also dropped if this process closes any descriptor of the
+    file, so nothing else in the runner opens it. While held the file names the holder's pid;
+    a pid still named when the lock is free was left by a killed run, and is reported.
+    """
     dirs = dirs or Dirs()
     path = output_dir / ".lock"
     with storage_faults(path):
         output_dir.mkdir(parents=True, exist_ok=True)
         fh = path.open("a+", encoding="utf-8")
     with fh:
-        try:
-            fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            fh.seek(0)
-            holder = fh.read().strip() or "another process"
+        with storage_faults(path):
+            locked = _try_lock(fh)
+        fh.seek(0)
+        previous = fh.read().strip()
+        if not locked:
             raise LockError(
                 f"another run of {output_dir.name} is in progress ({dirs.show(path)} is held "
-                f"by {holder}); wait for it to finish, then run again"
-            ) from None
+                f"by {previous or 'another process'}); wait for it to finish, then run again"
+            )
+        if previous:
+            _say(f"{output_dir.name}: {_taken_over(previous)}")
         try:
             with storage_faults(path):
                 fh.seek(0)
@@ -368,7 +437,7 @@ def period_lock(output_dir: Path, dirs: Dirs | None = None) -> Iterator[None]:
                 fh.seek(0)
                 fh.truncate()
                 fh.flush()
-            fcntl.flock(fh, fcntl.LOCK_UN)
+            fcntl.lockf(fh, fcntl.LOCK_UN)
 
 
 # --- the command ----------------------------------------------------------------------------
@@ -466,6 +535,16 @@ def _prepare(params: PeriodParams, dirs: Dirs, force: bool) -> Plan:
     return build_plan(params, dirs, force=force, provenance=provenance(params, dirs))
 
 
+def _tidy(plan: Plan, dirs: Dirs, fh: IO[str]) -> None:
+    """Under the period's lock: remove the temporary files a stopped run left."""
+    removed = remove_temp_files(plan.output_dir)
+    removed += remove_temp_files(dirs.outputs, recursive=False, live_too=False)
+    if removed:
+        line = f"{plan.period}: removed {len(removed)} temporary file(s) a stopped run left"
+        _say(line)
+        _note(fh, f"{line}: {', '.join(dirs.show(p) for p in removed)}")
+
+
 def _summary(progress: _Progress) -> int:
     if not progress.failed:
         return 0
@@ -546,6 +625,8 @@ def reports_command(
             stack.enter_context(period_lock(dirs.outputs / str(params.period), dirs))
         plans = [_prepare(p, dirs, force) for p in all_params]
         logs = {plan.period: _open_log(plan, stamp, stack) for plan in plans}
+        for plan in plans:
+            _tidy(plan, dirs, logs[plan.period])
         try:
             progress = _run(plans, workers, dirs, logs, scheduler)
             for plan in plans:
