@@ -521,3 +521,37 @@ def test_kill_9_of_the_runner_leaves_no_process_and_no_lock(project: Path, fork:
     assert "3 reports, 1 up to date, 2 to run" in proc.stderr
     assert leftovers(project) == []
     assert (out / ".lock").read_text() == ""
+
+
+# --- a failed notebook goes once its report is good again ----------------------------------
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("how", ["rerun", "skip"])
+def test_a_failed_notebook_is_removed_once_its_report_is_good_again(
+    project: Path, how: str
+) -> None:
+    """5NC fails once; then its notebook is fixed (it reruns) or put back as it was (its last
+    good report is up to date again and is skipped): either way its failed notebook goes."""
+    notebook = project / "notebooks" / "pct_support_needs.ipynb"
+    good = notebook.read_bytes()
+    add_cell(project, "pct_support_needs", 'if org_code == "5NC":\n    raise RuntimeError("x")')
+    proc = run_kit(project, "reports")
+    assert proc.returncode == 1, proc.stderr
+    out = project / "outputs" / PERIOD
+    failed = out / "pct_support_needs" / "5NC.failed.ipynb"
+    assert failed.is_file()
+    if how == "rerun":
+        notebook.write_bytes(good)
+        add_cell(project, "pct_support_needs", "fixed = True")
+        expected = "3 reports, 1 up to date, 2 to run"
+    else:
+        notebook.write_bytes(good)
+        expected = "3 reports, 2 up to date, 1 to run"  # pct Q36 ran the failing version
+    proc = run_kit(project, "reports")
+    assert proc.returncode == 0, proc.stderr
+    assert expected in proc.stderr
+    assert not failed.exists()
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert {r["status"] for r in manifest["reports"]} == {"ok"}
+    assert "failed notebook" not in (out / "index.html").read_text()

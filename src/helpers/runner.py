@@ -9,8 +9,9 @@ once, and only stale reports run (:mod:`helpers.plan`). :func:`run_job` is the w
 one report (papermill, then HTML, then files moved into place, the stamp last); it takes a
 picklable :class:`~helpers.plan.Job` and returns a picklable :class:`JobResult`, so any pool
 of workers can run it. A failed report keeps its executed notebook as ``<org>.failed.ipynb``
-and never touches the last good outputs. Ctrl-C or SIGTERM cancels pending reports, shuts
-running kernels down and removes temporary files. A runner killed outright (``kill -9``) takes
+and never touches the last good outputs; it is removed once the report is good again (rerun,
+or up to date because its inputs were put back). Ctrl-C or SIGTERM cancels pending reports,
+shuts running kernels down and removes temporary files. A runner killed outright (``kill -9``) takes
 its workers with it: each notices its parent's death, stops its report and exits within
 :data:`PARENT_GRACE` seconds; the next run of the period takes the lock over and removes the
 temporary files it left. A folder the run may not write or a full disk stops it with a
@@ -536,13 +537,19 @@ def _prepare(params: PeriodParams, dirs: Dirs, force: bool) -> Plan:
 
 
 def _tidy(plan: Plan, dirs: Dirs, fh: IO[str]) -> None:
-    """Under the period's lock: remove the temporary files a stopped run left."""
+    """Under the period's lock: remove what a stopped run left, and the failed notebooks of
+    reports that are good again (up to date, so not rerun; a rerun removes its own)."""
     removed = remove_temp_files(plan.output_dir)
     removed += remove_temp_files(dirs.outputs, recursive=False, live_too=False)
     if removed:
         line = f"{plan.period}: removed {len(removed)} temporary file(s) a stopped run left"
         _say(line)
         _note(fh, f"{line}: {', '.join(dirs.show(p) for p in removed)}")
+    for job in plan.skipped:
+        if job.failed.is_file():
+            with storage_faults(job.failed):
+                job.failed.unlink()
+            _note(fh, f"removed {dirs.show(job.failed)}: the report is good again")
 
 
 def _summary(progress: _Progress) -> int:
