@@ -15,6 +15,7 @@ import ctypes
 import errno
 import json
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -27,9 +28,10 @@ import psutil
 import pytest
 from kit_project import add_cell, kit_env, leftovers, make_project, run_kit, tree_hashes
 
-from helpers.errors import LockError, StorageError
+from helpers.errors import EXIT_BAD_INPUT, EXIT_CODES, LockError, StorageError
 from helpers.files import remove_temp_files, storage_faults, storage_message, write_atomic
 from helpers.params import Dirs
+from helpers.paths import PROJ_ROOT
 from helpers.runner import period_lock
 
 PERIOD = "2011-12-Q1"
@@ -555,3 +557,27 @@ def test_a_failed_notebook_is_removed_once_its_report_is_good_again(
     manifest = json.loads((out / "manifest.json").read_text())
     assert {r["status"] for r in manifest["reports"]} == {"ok"}
     assert "failed notebook" not in (out / "index.html").read_text()
+
+
+# --- exit codes -----------------------------------------------------------------------------
+
+
+def test_validate_exits_2_on_bad_returns_like_reports(tmp_path: Path) -> None:
+    root = make_project(tmp_path, periods=(PERIOD,))
+    savings = root / "data" / "raw" / PERIOD / "savings.csv"
+    text = savings.read_text(encoding="utf-8")
+    savings.write_text(text.replace(",drugs_costs,", ",prod,", 1), encoding="utf-8")
+    validate = run_kit(root, "validate", "--period", PERIOD)
+    assert validate.returncode == EXIT_BAD_INPUT == 2, validate.stdout + validate.stderr
+    assert "column category: 'prod' is not allowed" in validate.stdout
+    reports = run_kit(root, "reports", "--period", PERIOD)
+    assert reports.returncode == validate.returncode, reports.stderr
+    assert not (root / "outputs" / PERIOD).exists()
+
+
+def test_the_readme_lists_every_exit_code_as_errors_defines_it() -> None:
+    readme = (PROJ_ROOT / "README.md").read_text(encoding="utf-8")
+    rows = re.findall(r"^\| (\d+) \| (.+) \|$", readme, flags=re.MULTILINE)
+    assert {int(code): meaning for code, meaning in rows} == EXIT_CODES
+    assert len(rows) == len(EXIT_CODES)
+    assert "`make` itself exits 2 whenever the command fails" in readme

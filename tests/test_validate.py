@@ -581,7 +581,7 @@ def test_validate_command_lists_problems(
     _point_command_at(monkeypatch, returns_kit)
     returns_kit.set("savings", "category", "prod", org_code="RRU")
     returns_kit.write()
-    assert validate_command([PERIOD]) == 1
+    assert validate_command([PERIOD]) == 2
     out = capsys.readouterr().out.splitlines()
     assert out[0] == "2011-12-Q1: 1 problem(s)"
     assert out[1].startswith("  - savings.csv, row 4, column category: 'prod' is not allowed")
@@ -592,7 +592,7 @@ def test_validate_command_no_data(
     returns_kit: ReturnsKit, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     _point_command_at(monkeypatch, returns_kit)
-    assert validate_command(None) == 1
+    assert validate_command(None) == 2
     assert capsys.readouterr().out.startswith("no period folders under ")
-    assert validate_command(["2011-12-Q2"]) == 1
+    assert validate_command(["2011-12-Q2"]) == 2
     assert "does not exist" in capsys.readouterr().out

@@ -655,11 +655,11 @@ def validate_period(
 
 
 def validate_command(periods: list[str] | None) -> int:
-    """Validate (and build the processed layer of) each period; 0 if all are OK, else 1."""
+    """Validate (and build the processed layer of) each period; 0 if all are OK, else 2."""
     chosen = [Period.parse(p) for p in periods] if periods else available_periods()
     if not chosen:
         print(f"no period folders under {RAW_DIR}")
-        return 1
+        return 2  # bad input, as errors.EXIT_BAD_INPUT
     status = 0
     for period in chosen:
         try:
@@ -668,11 +668,11 @@ def validate_command(periods: list[str] | None) -> int:
             print(f"{period}: {len(exc.problems)} problem(s)")
             for problem in exc.problems:
                 print(f"  - {problem}")
-            status = 1
+            status = 2
             continue
         except NoDataError as exc:
             print(f"{period}: {exc}")
-            status = 1
+            status = 2
             continue
         counts = data.row_counts
         tables = sum(1 for name, n in counts.items() if n or TABLES[name].required)
