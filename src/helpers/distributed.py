@@ -160,8 +160,8 @@ def one_retry_after_worker_death(client: Any) -> Iterator[None]:
 def tidy_dead_attempt(job: Job) -> None:
     """After a report's last worker died: drop its temporary files.
 
-    papermill writes a report's notebook only once it has run to the end, so there is one
-    only if the worker died while the HTML was being written: that notebook is kept as
+    run_job writes a report's notebook only once it has run to the end, so there is one only
+    if the worker died while the HTML was being written: that notebook is kept as
     ``<org>.failed.ipynb``, like a failed report's.
     """
     import nbformat
