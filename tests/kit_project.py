@@ -19,9 +19,11 @@ import sys
 from collections.abc import Mapping
 from pathlib import Path
 
+import nbformat
+
 from helpers.project import copy_inputs, kit_env
 
-__all__ = ["kit_env", "make_project", "run_kit", "tree_hashes"]
+__all__ = ["add_cell", "kit_env", "leftovers", "make_project", "run_kit", "tree_hashes"]
 
 
 def make_project(root: Path, periods: tuple[str, ...] | None = None) -> Path:
@@ -51,3 +53,16 @@ def tree_hashes(folder: Path) -> dict[str, str]:
         for p in sorted(folder.rglob("*"))
         if p.is_file()
     }
+
+
+def add_cell(root: Path, family: str, source: str) -> None:
+    """Append a code cell to the project copy's notebook (the real notebooks are untouched)."""
+    path = root / "notebooks" / f"{family}.ipynb"
+    nb = nbformat.read(path, as_version=4)  # type: ignore[no-untyped-call]
+    nb.cells.append(nbformat.v4.new_code_cell(source))  # type: ignore[no-untyped-call]
+    nbformat.write(nb, path)  # type: ignore[no-untyped-call]
+
+
+def leftovers(root: Path) -> list[str]:
+    """Temporary files left in outputs/ (a clean run leaves none)."""
+    return sorted(str(p) for p in (root / "outputs").rglob("*") if ".tmp" in p.name)

@@ -22,7 +22,7 @@ import pandas as pd
 import papermill
 import psutil
 import pytest
-from kit_project import kit_env, make_project, run_kit, tree_hashes
+from kit_project import add_cell, kit_env, leftovers, make_project, run_kit, tree_hashes
 
 from helpers import engine, runner
 from helpers.params import Dirs
@@ -58,14 +58,6 @@ def write_params(root: Path, threshold: float = 1.0, timeout: int = 600) -> None
     (root / "params" / f"{PERIOD}.yaml").write_text(text, encoding="utf-8")
 
 
-def add_cell(root: Path, family: str, source: str) -> None:
-    """Append a code cell to the project copy's notebook (the real notebooks are untouched)."""
-    path = root / "notebooks" / f"{family}.ipynb"
-    nb = nbformat.read(path, as_version=4)  # type: ignore[no-untyped-call]
-    nb.cells.append(nbformat.v4.new_code_cell(source))  # type: ignore[no-untyped-call]
-    nbformat.write(nb, path)  # type: ignore[no-untyped-call]
-
-
 def report_files(root: Path) -> dict[str, str]:
     """Hashes of the reports' notebooks, HTML and stamps (not logs or the manifest)."""
     out = root / "outputs" / PERIOD
@@ -74,11 +66,6 @@ def report_files(root: Path) -> dict[str, str]:
         for k, v in tree_hashes(out).items()
         if k.endswith((".ipynb", ".html")) or k.startswith(".state/")
     }
-
-
-def leftovers(root: Path) -> list[str]:
-    """Temporary files left in outputs/ (a clean run leaves none)."""
-    return sorted(str(p) for p in (root / "outputs").rglob("*") if ".tmp" in p.name)
 
 
 @pytest.fixture(scope="module")
@@ -370,7 +357,7 @@ def test_a_kernel_that_fails_to_start_is_started_once_more(
         return "executed"
 
     monkeypatch.setattr(papermill, "execute_notebook", flaky)
-    assert runner._execute(_job(tmp_path), tmp_path / "out.ipynb") == "executed"
+    assert runner._execute(_job(tmp_path)) == "executed"
     assert len(calls) == 2
 
 
@@ -389,5 +376,5 @@ def test_a_report_that_failed_mid_cell_is_not_rerun(
 
     monkeypatch.setattr(papermill, "execute_notebook", dies_mid_cell)
     with pytest.raises(RuntimeError, match="Kernel died"):
-        runner._execute(_job(tmp_path), tmp_path / "out.ipynb")
+        runner._execute(_job(tmp_path))
     assert len(calls) == 1

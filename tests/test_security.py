@@ -2,7 +2,9 @@
 
 - Organisation codes, periods and family names from a params file or the command line are
   refused before anything is written if they could name a path outside their folder.
-- YAML is loaded safely (a Python tag is an error, never run).
+- YAML is loaded safely (a Python tag is an error, never run), and no params file can flood
+  memory or the terminal: aliases are refused, a file over 1 MiB is not read, and a message
+  quotes at most about a line of any value.
 - No code in src/ runs a shell.
 - An organisation named ``<script>alert(1)</script>`` appears as text in every page the kit
   writes (checked on the helpers here, and on one real report run in the slow test).
@@ -128,6 +130,32 @@ def test_yaml_is_loaded_safely(tmp_path: Path) -> None:
     ):
         load_params(path, Dirs.under(root))
     assert not marker.exists()
+
+
+def test_a_params_file_cannot_flood_memory_or_the_terminal(tmp_path: Path) -> None:
+    """A 1 MB value, a long list, an alias bomb, a file over 1 MiB: each one short line."""
+    head = f"period: {PERIOD}\nfamilies: {{}}\n"
+    bomb = ["a0: &a0 [" + ", ".join(["lol"] * 9) + "]"]
+    # five levels (9**5 strings), not nine: were the refusal lost, this should fail, not
+    # take the machine's memory
+    bomb += [f"a{n}: &a{n} [" + ", ".join([f"*a{n - 1}"] * 9) + "]" for n in range(1, 5)]
+    cases = {
+        "string": (head + "x: '" + "y" * 1_000_000 + "'\n", "x: unknown key (got 'yyy"),
+        "list": (head + "x: [" + ", ".join(["1"] * 100_000) + "]\n", "x: unknown key (got [1"),
+        "aliases": (head + "\n".join(bomb) + "\n", "line 3, column 5: YAML anchors (&a0)"),
+        "size": (head + "#" * (1 << 20) + "\n", "larger than 1,048,576 bytes (1 MiB)"),
+    }
+    roots = {name: make_project(tmp_path / name, periods=(PERIOD,)) for name in cases}
+    for name, (text, _) in cases.items():
+        (roots[name] / "params" / f"{PERIOD}.yaml").write_text(text, encoding="utf-8")
+    before = tree_hashes(tmp_path)
+    procs = run_many([(roots[name], ("reports", "--period", PERIOD)) for name in cases])
+    for (name, (_, words)), proc in zip(cases.items(), procs, strict=True):
+        assert proc.returncode == 2, (name, proc.stderr[-2000:])
+        assert len(proc.stderr) < 2_000, (name, proc.stderr[:2000])
+        assert proc.stderr.startswith(f"error: params/{PERIOD}.yaml"), (name, proc.stderr)
+        assert words in proc.stderr and len(proc.stderr.splitlines()) == 1, (name, proc.stderr)
+    assert tree_hashes(tmp_path) == before
 
 
 def test_yaml_loaders_in_src_are_safe() -> None:

@@ -31,7 +31,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from helpers.errors import KitError
+from helpers.errors import KitError, StorageError
 from helpers.plan import Job, code_hash
 from helpers.runner import JobResult, run_job
 
@@ -160,8 +160,8 @@ def one_retry_after_worker_death(client: Any) -> Iterator[None]:
 def tidy_dead_attempt(job: Job) -> None:
     """After a report's last worker died: drop its temporary files.
 
-    papermill writes a report's notebook only once it has run to the end, so there is one
-    only if the worker died while the HTML was being written: that notebook is kept as
+    run_job writes a report's notebook only once it has run to the end, so there is one only
+    if the worker died while the HTML was being written: that notebook is kept as
     ``<org>.failed.ipynb``, like a failed report's.
     """
     import nbformat
@@ -184,6 +184,8 @@ def _result(fut: Any, job: Job) -> JobResult:
     try:
         result: JobResult = fut.result()
         return result
+    except StorageError:  # the machine cannot store reports: the run stops
+        raise
     except KilledWorker as exc:
         tidy_dead_attempt(job)
         error = (
@@ -228,7 +230,7 @@ def run_jobs_dask(
             try:
                 for fut in as_completed(futures, loop=client.loop):  # type: ignore[no-untyped-call]
                     on_result(_result(fut, futures[fut]))
-            except KeyboardInterrupt:
+            except (KeyboardInterrupt, StorageError):
                 client.cancel(list(futures))
                 raise
     finally:

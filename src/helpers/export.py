@@ -8,7 +8,8 @@ Usage example (the runner does this after a period's jobs)::
 
 figures.csv and both index pages are byte-stable (no timestamps, fixed number formats, stable
 order) and are only rewritten when their content changes; every file is written to a temporary
-name beside it and moved into place, so a reader never sees half a file.
+name beside it and moved into place (:func:`helpers.files.write_atomic`), so a reader never
+sees half a file, and a folder it may not write or a full disk is a StorageError.
 """
 
 from __future__ import annotations
@@ -16,7 +17,6 @@ from __future__ import annotations
 import datetime as dt
 import html
 import json
-import os
 import subprocess
 from collections.abc import Mapping
 from functools import cache
@@ -27,6 +27,7 @@ from typing import Any
 import pandas as pd
 
 from helpers import figures, narrative
+from helpers.files import write_atomic
 from helpers.organisations import load_reference
 from helpers.params import Dirs, PeriodParams
 from helpers.periods import Period
@@ -65,24 +66,6 @@ alt="{{ described.split('\n')[0] | escape_html }}"
 def now() -> str:
     """The current UTC time, ISO 8601 to the second (for manifests and stamps only)."""
     return dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat()
-
-
-# --- files ----------------------------------------------------------------------------------
-
-
-def write_atomic(path: Path, text: str, *, only_if_changed: bool = False) -> bool:
-    """Write ``text`` via a temporary file and ``os.replace``; return whether it was written."""
-    data = text.encode("utf-8")
-    if only_if_changed and path.is_file() and path.read_bytes() == data:
-        return False
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    try:
-        tmp.write_bytes(data)
-        tmp.replace(path)
-    finally:
-        tmp.unlink(missing_ok=True)
-    return True
 
 
 # --- one report's HTML --------------------------------------------------------------------

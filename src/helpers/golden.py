@@ -33,8 +33,8 @@ import pandas as pd
 import pandas.testing as pdt
 
 from helpers.errors import KitError
-from helpers.export import write_atomic
 from helpers.figures import FIGURE_COLUMNS
+from helpers.files import write_atomic
 from helpers.params import Dirs, FamilyRun, PeriodParams, load_params
 from helpers.plan import Job, build_plan
 from helpers.project import copy_inputs, kit_env

@@ -11,6 +11,11 @@ unknown keys and wrong types refused), against each notebook's ``parameters`` ce
 ``papermill.inspect_notebook``), against the reference data (organisations valid in the
 period) and against the data folder (the period's returns exist). Every problem names the
 file and the key, e.g. ``params/2011-12-Q1.yaml: families.pct_support_needs.orgs[2]: ...``.
+
+The YAML itself is bounded before any value is built: a file over :data:`MAX_PARAMS_BYTES`
+(1 MiB) is refused unread, and anchors, aliases, merge keys, nesting deeper than ten and
+overlong integers as the file is composed (one line with the line and column). Messages
+quote values through :func:`helpers.messages.quoted`, so none shows more than about a line.
 """
 
 from __future__ import annotations
@@ -38,6 +43,7 @@ from pydantic import (
 from pydantic import ValidationError as SchemaError
 
 from helpers.errors import KitError, ParameterError
+from helpers.messages import QUOTE_LIMIT, quoted
 from helpers.organisations import Reference, load_reference
 from helpers.paths import (
     NOTEBOOKS_DIR,
@@ -62,6 +68,16 @@ ORGS_EXPECTED = "expected 'all' or a list of organisation codes, e.g. [Q36, RF4]
 #: else (no ``/``, ``..`` or spaces) may reach a path.
 ORG_CODE = re.compile(r"[A-Z0-9]{1,10}")
 ORG_CODE_EXPECTED = "expected capital letters and digits only, e.g. Q36, RF4 or 5C9"
+#: The largest params file the kit reads, 1 MiB (a real one is under 2 KiB); larger is refused
+#: before it is parsed.
+MAX_PARAMS_BYTES = 1 << 20
+#: How deep a params file may nest lists and mappings (a real one goes four deep).
+MAX_YAML_DEPTH = 10
+#: The most characters a YAML integer may have (Python refuses 4,300 digits, and YAML's
+#: ``1:2:3`` base-60 integers take time for every digit).
+MAX_INT_CHARS = 100
+#: The most problems one refusal lists; a file with more ends "... and N more problems".
+MAX_PROBLEMS = 20
 
 
 @dataclass(frozen=True)
@@ -155,8 +171,67 @@ class PeriodParams:
 # --- YAML -----------------------------------------------------------------------------------
 
 
+class _NotAllowed(yaml.composer.ComposerError):
+    """Raised by the loader for YAML that is valid but has no place in a params file."""
+
+    def __init__(self, problem: str, mark: Any) -> None:  # a Python or a libyaml Mark
+        super().__init__(None, None, problem, mark)
+
+
+_MERGE_TAG = "tag:yaml.org,2002:merge"
+_INT_TAG = "tag:yaml.org,2002:int"
+
+
+def _anchor_problem(anchor: str, alias: bool) -> str:
+    """The one-line refusal of an anchor or alias, naming it (at most 20 characters of it)."""
+    name = anchor if len(anchor) <= 20 else anchor[:20] + "..."
+    kinds = [f"aliases (*{name})", f"anchors (&{name})"]
+    first, second = kinds if alias else kinds[::-1]
+    return (
+        f"YAML {first} and {second} are not allowed in a params file (write the value out in full)"
+    )
+
+
 class _Loader(yaml.SafeLoader):
-    """A safe loader that keeps dates as text and refuses duplicate keys."""
+    """A safe loader that keeps dates as text and refuses duplicate keys, anchors and aliases.
+
+    Anchors, aliases and merge keys (``<<``) are refused as the file is composed, before any
+    value is built, so an alias bomb (nine levels of ``&a [*a, *a, ...]``, gigabytes once
+    expanded) stops at its first anchor. A params file never needs them, nor nesting deeper
+    than :data:`MAX_YAML_DEPTH` or integers longer than :data:`MAX_INT_CHARS`, refused too.
+    """
+
+    _depth = 0  # lists and mappings open around the node being composed
+
+    def compose_node(self, parent: yaml.Node | None, index: int) -> yaml.Node | None:
+        event = self.peek_event()  # type: ignore[no-untyped-call]  # untyped in types-PyYAML
+        anchor = getattr(event, "anchor", None)
+        if anchor is not None:
+            alias = isinstance(event, yaml.AliasEvent)
+            raise _NotAllowed(_anchor_problem(anchor, alias), event.start_mark)
+        nested = isinstance(event, yaml.CollectionStartEvent)
+        if nested and self._depth >= MAX_YAML_DEPTH:
+            raise _NotAllowed(
+                f"lists and mappings nested more than {MAX_YAML_DEPTH} deep are not allowed in "
+                "a params file (it needs four)",
+                event.start_mark,
+            )
+        self._depth += nested
+        node = super().compose_node(parent, index)
+        self._depth -= nested
+        if node is not None and node.tag == _MERGE_TAG:
+            raise _NotAllowed(
+                "YAML merge keys (<<) are not allowed in a params file (write the keys out in "
+                "full)",
+                node.start_mark,
+            )
+        if node is not None and node.tag == _INT_TAG and len(node.value) > MAX_INT_CHARS:
+            raise _NotAllowed(
+                f"an integer of {len(node.value):,} characters is not allowed in a params file "
+                f"(at most {MAX_INT_CHARS})",
+                node.start_mark,
+            )
+        return node
 
     def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
         seen: set[Any] = set()
@@ -164,7 +239,7 @@ class _Loader(yaml.SafeLoader):
             key = self.construct_object(key_node, deep=deep)
             if key in seen:
                 raise yaml.constructor.ConstructorError(
-                    None, None, f"duplicate key {key!r}", key_node.start_mark
+                    None, None, f"duplicate key {quoted(key)}", key_node.start_mark
                 )
             seen.add(key)
         return super().construct_mapping(node, deep=deep)
@@ -176,6 +251,18 @@ _Loader.yaml_implicit_resolvers = {
 }
 
 
+def _shown_key(key: object) -> str:
+    """A key as messages show it: as written when short and printable, else quoted and cut."""
+    if isinstance(key, str) and len(key) <= QUOTE_LIMIT and key.isprintable():
+        return key
+    return quoted(key)
+
+
+def _cut(text: str, limit: int = 2 * QUOTE_LIMIT) -> str:
+    """PyYAML's own words, which can quote a whole tag or token, cut to about a line."""
+    return text if len(text) <= limit else f"{text[:limit]}... ({len(text):,} characters)"
+
+
 def _yaml_problem(exc: yaml.MarkedYAMLError) -> str:
     """``, line 27, column 38: not valid YAML: expected ',' or ']', but got '}' (while ...)``."""
     mark = exc.problem_mark or exc.context_mark
@@ -184,20 +271,55 @@ def _yaml_problem(exc: yaml.MarkedYAMLError) -> str:
     if exc.context:
         at = exc.context_mark
         started = f" at line {at.line + 1}, column {at.column + 1}" if at else ""
-        context = f" ({exc.context}{started})"
-    return f"{where}: not valid YAML: {exc.problem or exc.context}{context}"
+        context = f" ({_cut(exc.context)}{started})"
+    if isinstance(exc, _NotAllowed):
+        return f"{where}: {exc.problem}"
+    return f"{where}: not valid YAML: {_cut(exc.problem or exc.context or '')}{context}"
+
+
+def _read_text(path: Path, shown: str) -> str:
+    """The file as UTF-8 text, refused unparsed if over :data:`MAX_PARAMS_BYTES` (1 MiB)."""
+    try:
+        with path.open("rb") as fh:
+            raw = fh.read(MAX_PARAMS_BYTES + 1)  # never more, whatever the file
+    except FileNotFoundError:
+        raise ParameterError(f"{shown}: no such params file") from None
+    except OSError as exc:
+        raise ParameterError(f"{shown}: cannot read the params file ({exc.strerror})") from None
+    if len(raw) > MAX_PARAMS_BYTES:
+        raise ParameterError(
+            f"{shown}: larger than {MAX_PARAMS_BYTES:,} bytes (1 MiB), the most a params file "
+            "may be (a params file is a few dozen lines)"
+        )
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = raw.count(b"\n", 0, exc.start) + 1
+        raise ParameterError(
+            f"{shown}, line {line}: not UTF-8 text (byte {raw[exc.start]:#04x}); save the "
+            "params file as UTF-8"
+        ) from None
 
 
 def read_yaml(path: Path, shown: str) -> dict[str, Any]:
-    """The file's top-level mapping (dates stay text); ParameterError naming the file."""
+    """The file's top-level mapping (dates stay text); ParameterError naming the file.
+
+    A file over :data:`MAX_PARAMS_BYTES` (1 MiB) is refused before it is parsed, and anything
+    :class:`_Loader` refuses (anchors, aliases, ...) before any value is built.
+    """
+    text = _read_text(path, shown)
     try:
-        data = yaml.load(path.read_text(encoding="utf-8"), Loader=_Loader)
-    except FileNotFoundError:
-        raise ParameterError(f"{shown}: no such params file") from None
+        data = yaml.load(text, Loader=_Loader)
+    except yaml.reader.ReaderError as exc:
+        line = text.count("\n", 0, exc.position) + 1
+        char = f"#x{exc.character:04x}" if isinstance(exc.character, int) else "a character"
+        raise ParameterError(
+            f"{shown}, line {line}: not valid YAML: unacceptable character {char} ({exc.reason})"
+        ) from None
     except yaml.MarkedYAMLError as exc:
         raise ParameterError(f"{shown}{_yaml_problem(exc)}") from None
     except yaml.YAMLError as exc:
-        raise ParameterError(f"{shown}: not valid YAML: {exc}") from None
+        raise ParameterError(f"{shown}: not valid YAML: {_cut(str(exc))}") from None
     if not isinstance(data, dict):
         raise ParameterError(f"{shown}: expected keys period, returns_dir and families")
     return data
@@ -269,9 +391,9 @@ def _option_problem(value: object, declared: NotebookParameter) -> str | None:
     if wanted is None:
         return None
     if isinstance(value, bool) and declared.type_name != "bool":
-        return f"expected {declared.type_name}, got {value!r}"
+        return f"expected {declared.type_name}, got {quoted(value)}"
     if not isinstance(value, wanted):
-        return f"expected {declared.type_name}, got {type(value).__name__} {value!r}"
+        return f"expected {declared.type_name}, got {type(value).__name__} {quoted(value)}"
     return None
 
 
@@ -284,7 +406,7 @@ def _check_options(spec: FamilySpec, declared: list[NotebookParameter], key: str
         if name not in by_name
     ]
     for name, value in spec.options.items():
-        where = f"{key}.options.{name}"
+        where = f"{key}.options.{_shown_key(name)}"
         if name in KIT_PARAMETERS:
             problems.append(f"{where}: set by the kit for every report, not an option")
         elif name not in by_name:
@@ -304,7 +426,7 @@ def _orgs(spec: FamilySpec, family: Family, period: Period, ref: Reference, key:
         if bad:
             raise ParameterError(
                 "\n".join(
-                    f"{key}.orgs: all includes {c!r} from data/reference/organisations.csv, "
+                    f"{key}.orgs: all includes {quoted(c)} from data/reference/organisations.csv, "
                     f"which is not an organisation code ({ORG_CODE_EXPECTED})"
                     for c in bad
                 )
@@ -315,11 +437,11 @@ def _orgs(spec: FamilySpec, family: Family, period: Period, ref: Reference, key:
     for i, code in enumerate(spec.orgs):
         if not ORG_CODE.fullmatch(code):
             problems.append(
-                f"{key}.orgs[{i}]: {code!r} is not an organisation code ({ORG_CODE_EXPECTED})"
+                f"{key}.orgs[{i}]: {quoted(code)} is not an organisation code ({ORG_CODE_EXPECTED})"
             )
             continue
         if code in seen:
-            problems.append(f"{key}.orgs[{i}]: {code!r} is listed twice")
+            problems.append(f"{key}.orgs[{i}]: {quoted(code)} is listed twice")
         seen.add(code)
         try:
             ref.check_org(code, family.org_types, period, family.name)
@@ -345,8 +467,11 @@ def returns_folders(returns_dir: str, period: Period, dirs: Dirs) -> tuple[Path,
 
     try:
         return returns_location(returns_dir, period)
-    except KitError as exc:
-        raise ParameterError(str(exc)) from None
+    except (KitError, OSError):  # OSError: a path the system refuses, e.g. a name too long
+        raise ParameterError(
+            f"no returns for {period} in {quoted(returns_dir)} (expected a folder that holds "
+            f"{period}/, or {period}/ itself; a relative path is taken from the project root)"
+        ) from None
 
 
 # --- loading ------------------------------------------------------------------------------
@@ -369,9 +494,9 @@ def _schema_problems(exc: SchemaError) -> list[str]:
         if "literal['all']" in err["loc"]:
             continue  # the input is a list (checked before): the list's own errors say why
         loc = tuple(p for p in err["loc"] if p not in _UNION_MEMBERS)
-        key = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in loc)
+        key = "".join(f"[{p}]" if isinstance(p, int) else f".{_shown_key(p)}" for p in loc)
         key = key.lstrip(".") or "(top level)"
-        got = f" (got {err['input']!r})"
+        got = f" (got {quoted(err['input'])})"
         if err["type"] == "missing":
             out.append(f"{key}: missing (expected a value for {key})")
         elif err["type"] == "extra_forbidden":
@@ -389,7 +514,9 @@ def load_params(path: Path, dirs: Dirs | None = None) -> PeriodParams:
     shown = dirs.show(path)
 
     def fail(problems: list[str]) -> ParameterError:
-        return ParameterError("\n".join(f"{shown}: {p}" for p in problems))
+        more = len(problems) - MAX_PROBLEMS
+        listed = problems[:MAX_PROBLEMS] + ([f"... and {more:,} more problems"] if more > 0 else [])
+        return ParameterError("\n".join(f"{shown}: {p}" for p in listed))
 
     try:
         spec = ParamsFile.model_validate(read_yaml(path, shown))
@@ -400,7 +527,7 @@ def load_params(path: Path, dirs: Dirs | None = None) -> PeriodParams:
     except KitError as exc:
         raise fail([f"period: {exc}"]) from None
     if str(period) != path.stem:
-        raise fail([f"period: {spec.period!r} differs from the file name ({path.name})"])
+        raise fail([f"period: {quoted(spec.period)} differs from the file name ({path.name})"])
     try:
         raw_dir, processed_dir = returns_folders(spec.returns_dir, period, dirs)
     except ParameterError as exc:
@@ -412,7 +539,7 @@ def load_params(path: Path, dirs: Dirs | None = None) -> PeriodParams:
     declared_by: dict[str, list[NotebookParameter]] = {}
     cache_dir = dirs.processed / ".notebook-parameters"
     for family, fam in spec.families.items():
-        key = f"families.{family}"
+        key = f"families.{_shown_key(family)}"
         notebook = dirs.notebooks / f"{family}.ipynb"
         if family not in FAMILIES or not notebook.is_file():
             known = ", ".join(sorted(p.stem for p in dirs.notebooks.glob("*.ipynb")))

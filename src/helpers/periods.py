@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from functools import total_ordering
 
 from helpers.errors import PeriodError
+from helpers.messages import quoted
 
 _PATTERN = re.compile(r"^(?P<y1>\d{4})-(?P<y2>\d{2})-(?P<kind>[MQ])(?P<n>\d{1,2})$")
 
@@ -35,15 +36,16 @@ class Period:
         m = _PATTERN.match(str(text).strip())
         if not m:
             raise PeriodError(
-                f"period {text!r} is not of the form YYYY-YY-MNN or YYYY-YY-QN (e.g. 2011-12-Q1)"
+                f"period {quoted(text)} is not of the form YYYY-YY-MNN or YYYY-YY-QN "
+                "(e.g. 2011-12-Q1)"
             )
         y1, y2, kind, n = int(m["y1"]), int(m["y2"]), m["kind"], int(m["n"])
         if (y1 + 1) % 100 != y2:
-            raise PeriodError(f"period {text!r}: {y1}-{y2:02d} is not a financial year")
+            raise PeriodError(f"period {quoted(text)}: {y1}-{y2:02d} is not a financial year")
         if kind == "M" and not (1 <= n <= 12 and len(m["n"]) == 2):
-            raise PeriodError(f"period {text!r}: month must be M01 to M12")
+            raise PeriodError(f"period {quoted(text)}: month must be M01 to M12")
         if kind == "Q" and not (1 <= n <= 4 and len(m["n"]) == 1):
-            raise PeriodError(f"period {text!r}: quarter must be Q1 to Q4")
+            raise PeriodError(f"period {quoted(text)}: quarter must be Q1 to Q4")
         return cls(y1, kind, n)
 
     def __str__(self) -> str:

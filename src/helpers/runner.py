@@ -9,14 +9,21 @@ once, and only stale reports run (:mod:`helpers.plan`). :func:`run_job` is the w
 one report (papermill, then HTML, then files moved into place, the stamp last); it takes a
 picklable :class:`~helpers.plan.Job` and returns a picklable :class:`JobResult`, so any pool
 of workers can run it. A failed report keeps its executed notebook as ``<org>.failed.ipynb``
-and never touches the last good outputs. Ctrl-C or SIGTERM cancels pending reports, shuts
-running kernels down and removes temporary files. With ``scheduler`` the same jobs go to a
-Dask cluster's workers instead (:mod:`helpers.distributed`).
+and never touches the last good outputs; it is removed once the report is good again (rerun,
+or up to date because its inputs were put back). Ctrl-C or SIGTERM cancels pending reports,
+shuts running kernels down and removes temporary files. A runner killed outright (``kill -9``) takes
+its workers with it: each notices its parent's death, stops its report and exits within
+:data:`PARENT_GRACE` seconds; the next run of the period takes the lock over and removes the
+temporary files it left. A folder the run may not write or a full disk stops it with a
+:class:`~helpers.errors.StorageError` (:mod:`helpers.files`). With ``scheduler`` the same jobs
+go to a Dask cluster's workers instead (:mod:`helpers.distributed`).
 """
 
 from __future__ import annotations
 
 import contextlib
+import ctypes
+import errno
 import fcntl
 import logging
 import multiprocessing
@@ -35,15 +42,9 @@ from typing import IO, Any
 
 from tqdm import tqdm
 
-from helpers.errors import LockError, ParameterError, ValidationError
-from helpers.export import (
-    export_period,
-    exports_current,
-    notebook_html,
-    now,
-    provenance,
-    write_atomic,
-)
+from helpers.errors import LockError, ParameterError, StorageError, ValidationError
+from helpers.export import export_period, exports_current, notebook_html, now, provenance
+from helpers.files import pid_alive, remove_temp_files, storage_faults, write_atomic
 from helpers.forkserver import warm_kernels
 from helpers.params import Dirs, PeriodParams, load_params, params_files
 from helpers.periods import Period
@@ -56,6 +57,11 @@ _ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 INTERRUPTED = 130
 #: Kernel command-line options: keep the kernel's own start-up warnings out of the terminal.
 KERNEL_ARGUMENTS = ["--IPKernelApp.log_level=ERROR"]
+#: Seconds a worker whose runner has died gives its report to stop (the kernel shut down, the
+#: temporary files removed) before it exits regardless.
+PARENT_GRACE = 5.0
+_WATCH_SECONDS = 0.5
+_PR_SET_PDEATHSIG = 1  # from <linux/prctl.h>
 
 
 @dataclass(frozen=True)
@@ -129,7 +135,7 @@ def _signals_deferred() -> Iterator[None]:
         signal.pthread_sigmask(signal.SIG_SETMASK, old)
 
 
-def _keep_failed(job: Job, tmp_nb: Path, started: str) -> bool:
+def _keep_failed(job: Job, started: str) -> bool:
     """Keep the failed run's executed cells as ``<org>.failed.ipynb`` (never the good file)."""
     import nbformat
 
@@ -139,15 +145,25 @@ def _keep_failed(job: Job, tmp_nb: Path, started: str) -> bool:
     if nb is None:  # the kernel never got the notebook
         return False
     _mark_provenance(nb, job, started)
-    nbformat.write(nb, tmp_nb)  # type: ignore[no-untyped-call]
-    tmp_nb.replace(job.failed)
+    tmp_nb = temp_paths(job)[0]
+    with storage_faults(job.failed):
+        nbformat.write(nb, tmp_nb)  # type: ignore[no-untyped-call]
+        tmp_nb.replace(job.failed)
     return True
+
+
+def _failed(job: Job, exc: BaseException, t0: float, started: str) -> JobResult:
+    """The result of a report that failed, its executed cells kept aside."""
+    error, details = _failure(exc)
+    kept = _keep_failed(job, started)
+    shown = f"outputs/{job.period}/{job.family}/{job.failed.name}" if kept else ""
+    return JobResult(job.name, False, time.monotonic() - t0, error, details, shown)
 
 
 def temp_paths(job: Job) -> tuple[Path, Path]:
     """Where a run of ``job`` writes its notebook and HTML before moving them into place."""
     return (
-        job.output_dir / f".{job.org_code}.tmp.ipynb",  # papermill wants .ipynb
+        job.output_dir / f".{job.org_code}.tmp.ipynb",  # names matched by files.TEMP_NAME
         job.output_dir / f".{job.org_code}.tmp.html",
     )
 
@@ -163,12 +179,14 @@ def _kernel_never_ran(exc: BaseException) -> bool:
     return not engine.started_cells()
 
 
-def _execute(job: Job, tmp_nb: Path) -> Any:
+def _execute(job: Job) -> Any:
     """papermill in a fresh kernel; a kernel that fails to start is started once more.
 
     jupyter_client picks free ports just before the kernel binds them, so under load two
     kernels starting at once can clash (``ZMQError: Address already in use``); no cell has run
-    then, so a second attempt is safe.
+    then, so a second attempt is safe. papermill writes nothing: :func:`run_job` writes the
+    executed notebook itself, so that every write of a report goes through
+    :func:`~helpers.files.storage_faults`.
     """
     import papermill
 
@@ -179,7 +197,7 @@ def _execute(job: Job, tmp_nb: Path) -> Any:
         try:
             return papermill.execute_notebook(
                 job.notebook,
-                tmp_nb,
+                None,
                 parameters=job.parameters,
                 kernel_name=job.kernel_name,
                 cwd=job.notebook.parent,
@@ -195,7 +213,6 @@ def _execute(job: Job, tmp_nb: Path) -> Any:
             if attempt == 2 or _stopping.is_set() or not _kernel_never_ran(exc):
                 raise
             log.warning("%s: the kernel did not start (%s); starting another", job.name, exc)
-            tmp_nb.unlink(missing_ok=True)
     raise AssertionError("unreachable")  # pragma: no cover
 
 
@@ -207,31 +224,35 @@ def run_job(job: Job) -> JobResult:
         raise KeyboardInterrupt("the run is stopping")
     t0 = time.monotonic()
     started = now()
-    job.output_dir.mkdir(parents=True, exist_ok=True)
     tmp_nb, tmp_html = temp_paths(job)
     _running.add(job.name)
     try:
+        with storage_faults(job.ipynb):
+            job.output_dir.mkdir(parents=True, exist_ok=True)
         try:
-            nb = _execute(job, tmp_nb)
+            nb = _execute(job)
             _mark_provenance(nb, job, started)
-            nbformat.write(nb, tmp_nb)  # type: ignore[no-untyped-call]
-            write_atomic(tmp_html, notebook_html(nb, job.title))
+            html = notebook_html(nb, job.title)
         except Exception as exc:
-            error, details = _failure(exc)
-            kept = _keep_failed(job, tmp_nb, started)
-            shown = f"outputs/{job.period}/{job.family}/{job.failed.name}" if kept else ""
-            return JobResult(job.name, False, time.monotonic() - t0, error, details, shown)
+            if _stopping.is_set():  # its kernel went with the run: not the report's failure
+                raise KeyboardInterrupt("the run is stopping") from exc
+            return _failed(job, exc, t0, started)
+        with storage_faults(job.ipynb):
+            nbformat.write(nb, tmp_nb)  # type: ignore[no-untyped-call]
+        with storage_faults(job.html):
+            tmp_html.write_text(html, encoding="utf-8")
         stamp = {"fingerprint": job.fingerprint, "started": started, "finished": now()}
-        with _signals_deferred():
+        with _signals_deferred(), storage_faults(job.ipynb):
             tmp_nb.replace(job.ipynb)
             tmp_html.replace(job.html)
             job.failed.unlink(missing_ok=True)
             write_atomic(job.stamp, canonical_json(stamp) + "\n")
         return JobResult(job.name, True, time.monotonic() - t0)
     finally:
-        _running.discard(job.name)
-        tmp_nb.unlink(missing_ok=True)
-        tmp_html.unlink(missing_ok=True)
+        for tmp in (tmp_nb, tmp_html):
+            with contextlib.suppress(OSError):
+                tmp.unlink(missing_ok=True)
+        _running.discard(job.name)  # last: a worker whose runner died waits for this
 
 
 # --- worker processes -----------------------------------------------------------------------
@@ -246,11 +267,38 @@ def _worker_stop(signum: int, frame: FrameType | None) -> None:
     raise SystemExit(0)
 
 
-def _worker_init() -> None:
-    """Workers leave Ctrl-C to the parent, which stops them with SIGTERM."""
+def _die_with_parent() -> None:
+    """On Linux, have the kernel send this process SIGTERM when its parent dies."""
+    if sys.platform.startswith("linux"):
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0)
+
+
+def _watch_parent(parent: int) -> None:
+    """In a worker: once the runner has died, stop the running report, then exit.
+
+    The pool's call queue never wakes a worker whose runner is dead (the worker holds the
+    queue's other end itself), so without this an idle or finished worker would wait forever.
+    """
+    while os.getppid() == parent:
+        time.sleep(_WATCH_SECONDS)
+    if not _stopping.is_set():  # no PR_SET_PDEATHSIG here, or it came before the handler
+        os.kill(os.getpid(), signal.SIGTERM)
+    deadline = time.monotonic() + PARENT_GRACE
+    while _running and time.monotonic() < deadline:  # its kernel shuts down, temp files go
+        time.sleep(0.05)
+    os._exit(INTERRUPTED)
+
+
+def _worker_init(parent: int) -> None:
+    """Workers leave Ctrl-C to the parent, which stops them with SIGTERM; they die with it."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, _worker_stop)
     os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")  # kernels inherit it
+    _die_with_parent()
+    watch = threading.Thread(target=_watch_parent, args=(parent,), name="parent-watch")
+    watch.daemon = True
+    watch.start()  # also catches a parent that died before the prctl above
 
 
 def _stop_pool(pool: ProcessPoolExecutor, futures: dict[Future[JobResult], Job]) -> None:
@@ -271,6 +319,8 @@ def _stop_pool(pool: ProcessPoolExecutor, futures: dict[Future[JobResult], Job])
 def _result(fut: Future[JobResult], job: Job) -> JobResult:
     try:
         return fut.result()
+    except StorageError:  # the machine cannot store reports: the run stops
+        raise
     except Exception as exc:  # a worker died: the report failed, the run goes on
         return JobResult(job.name, False, 0.0, f"{type(exc).__name__}: {exc}")
 
@@ -283,12 +333,13 @@ def run_jobs(jobs: list[Job], workers: int, on_result: Callable[[JobResult], Non
         max_workers=max(1, min(workers, len(jobs))),
         mp_context=multiprocessing.get_context("fork"),  # workers inherit the imports
         initializer=_worker_init,
+        initargs=(os.getpid(),),
     )
     futures = {pool.submit(run_job, job): job for job in jobs}
     try:
         for fut in as_completed(futures):
             on_result(_result(fut, futures[fut]))
-    except KeyboardInterrupt:
+    except (KeyboardInterrupt, StorageError):
         with _ignoring_signals():
             _stop_pool(pool, futures)
         raise
@@ -329,32 +380,66 @@ def _ignoring_signals() -> Iterator[None]:
             signal.signal(s, handler)
 
 
+def _try_lock(fh: IO[str]) -> bool:
+    """Take a POSIX record lock on the whole file; False if another process holds it."""
+    try:
+        fcntl.lockf(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError as exc:
+        if exc.errno in (errno.EACCES, errno.EAGAIN):
+            return False
+        raise
+    return True
+
+
+def _taken_over(previous: str) -> str:
+    """How to describe the holder a killed run left named in the lock file."""
+    pid = re.fullmatch(r"pid (\d+)", previous)
+    if pid and pid_alive(int(pid[1])):  # its pid is in use again, by another process
+        return f"taking over the lock of {previous}, which no longer holds it"
+    return f"taking over the lock of {previous}, which is no longer running"
+
+
 @contextlib.contextmanager
 def period_lock(output_dir: Path, dirs: Dirs | None = None) -> Iterator[None]:
-    """Hold ``outputs/<period>/.lock``; LockError at once if another run holds it."""
+    """Hold ``outputs/<period>/.lock``; LockError at once if another run holds it.
+
+    The lock is a POSIX record lock (``lockf``), not ``flock``: it belongs to this process
+    alone, so the workers and kernels forked from it never hold it (an inherited ``flock``
+    outlived a runner killed with ``kill -9`` in its orphaned workers), and the system drops
+    it when this process dies. It is also dropped if this process closes any descriptor of the
+    file, so nothing else in the runner opens it. While held the file names the holder's pid;
+    a pid still named when the lock is free was left by a killed run, and is reported.
+    """
     dirs = dirs or Dirs()
-    output_dir.mkdir(parents=True, exist_ok=True)
     path = output_dir / ".lock"
-    with path.open("a+", encoding="utf-8") as fh:
-        try:
-            fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            fh.seek(0)
-            holder = fh.read().strip() or "another process"
+    with storage_faults(path):
+        output_dir.mkdir(parents=True, exist_ok=True)
+        fh = path.open("a+", encoding="utf-8")
+    with fh:
+        with storage_faults(path):
+            locked = _try_lock(fh)
+        fh.seek(0)
+        previous = fh.read().strip()
+        if not locked:
             raise LockError(
                 f"another run of {output_dir.name} is in progress ({dirs.show(path)} is held "
-                f"by {holder}); wait for it to finish, then run again"
-            ) from None
+                f"by {previous or 'another process'}); wait for it to finish, then run again"
+            )
+        if previous:
+            _say(f"{output_dir.name}: {_taken_over(previous)}")
         try:
-            fh.seek(0)
-            fh.truncate()
-            fh.write(f"pid {os.getpid()}\n")
-            fh.flush()
+            with storage_faults(path):
+                fh.seek(0)
+                fh.truncate()
+                fh.write(f"pid {os.getpid()}\n")
+                fh.flush()
             yield
         finally:
-            fh.seek(0)
-            fh.truncate()
-            fcntl.flock(fh, fcntl.LOCK_UN)
+            with contextlib.suppress(OSError):
+                fh.seek(0)
+                fh.truncate()
+                fh.flush()
+            fcntl.lockf(fh, fcntl.LOCK_UN)
 
 
 # --- the command ----------------------------------------------------------------------------
@@ -378,14 +463,30 @@ def select_params(periods: list[str] | None, dirs: Dirs) -> list[Path]:
 
 
 def _open_log(plan: Plan, stamp: str, stack: contextlib.ExitStack) -> IO[str]:
-    folder = plan.output_dir / "logs"
-    folder.mkdir(parents=True, exist_ok=True)
-    return stack.enter_context((folder / f"run-{stamp}.log").open("w", encoding="utf-8"))
+    path = plan.output_dir / "logs" / f"run-{stamp}.log"
+    with storage_faults(path):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fh = path.open("w", encoding="utf-8")
+    stack.callback(_close_log, fh)
+    return fh
+
+
+def _close_log(fh: IO[str]) -> None:
+    with contextlib.suppress(OSError):  # a line that could not be written was reported then
+        fh.close()
 
 
 def _note(fh: IO[str], text: str) -> None:
-    fh.write(f"{now()} {text}\n")
-    fh.flush()
+    with storage_faults(Path(fh.name)):
+        fh.write(f"{now()} {text}\n")
+        fh.flush()
+
+
+def _note_all(logs: dict[str, IO[str]], text: str) -> None:
+    """The same line in every period's log, as far as each can still be written."""
+    for fh in logs.values():
+        with contextlib.suppress(StorageError):
+            _note(fh, text)
 
 
 class _Progress:
@@ -444,6 +545,22 @@ def _prepare(params: PeriodParams, dirs: Dirs, force: bool) -> Plan:
         reference_dir=dirs.reference,
     )
     return build_plan(params, dirs, force=force, provenance=provenance(params, dirs))
+
+
+def _tidy(plan: Plan, dirs: Dirs, fh: IO[str]) -> None:
+    """Under the period's lock: remove what a stopped run left, and the failed notebooks of
+    reports that are good again (up to date, so not rerun; a rerun removes its own)."""
+    removed = remove_temp_files(plan.output_dir)
+    removed += remove_temp_files(dirs.outputs, recursive=False, live_too=False)
+    if removed:
+        line = f"{plan.period}: removed {len(removed)} temporary file(s) a stopped run left"
+        _say(line)
+        _note(fh, f"{line}: {', '.join(dirs.show(p) for p in removed)}")
+    for job in plan.skipped:
+        if job.failed.is_file():
+            with storage_faults(job.failed):
+                job.failed.unlink()
+            _note(fh, f"removed {dirs.show(job.failed)}: the report is good again")
 
 
 def _summary(progress: _Progress) -> int:
@@ -526,17 +643,22 @@ def reports_command(
             stack.enter_context(period_lock(dirs.outputs / str(params.period), dirs))
         plans = [_prepare(p, dirs, force) for p in all_params]
         logs = {plan.period: _open_log(plan, stamp, stack) for plan in plans}
+        for plan in plans:
+            _tidy(plan, dirs, logs[plan.period])
         try:
             progress = _run(plans, workers, dirs, logs, scheduler)
+            for plan in plans:
+                failed = {n for n in progress.failed if n.startswith(plan.period + "/")}
+                if plan.to_run or not exports_current(plan, dirs):
+                    export_period(plan, dirs, failed, started)
+                _note(logs[plan.period], f"finished: {len(failed)} failed")
+                line = f"{plan.period}: {len(failed)} failed; {dirs.show(plan.output_dir)}"
+                _say(line + "/index.html")
         except KeyboardInterrupt:
-            for fh in logs.values():
-                _note(fh, "interrupted: pending reports cancelled, running ones stopped")
+            _note_all(logs, "interrupted: pending reports cancelled, running ones stopped")
             _say("interrupted: pending reports cancelled; no output was left half-written")
             return INTERRUPTED
-        for plan in plans:
-            failed = {n for n in progress.failed if n.startswith(plan.period + "/")}
-            if plan.to_run or not exports_current(plan, dirs):
-                export_period(plan, dirs, failed, started)
-            _note(logs[plan.period], f"finished: {len(failed)} failed")
-            _say(f"{plan.period}: {len(failed)} failed; {dirs.show(plan.output_dir)}/index.html")
+        except StorageError as exc:
+            _note_all(logs, f"stopped: {exc}")
+            raise
     return _summary(progress)

@@ -7,7 +7,8 @@ dtype('float64')
 ``data/processed/<period>/`` holds one ``<table>.parquet`` per table and ``manifest.json``
 with the sha256 of every raw input file, of the reference files and of the code that reads
 them. A build writes into a temporary folder that then replaces the old one by rename, under
-a file lock, so an interrupted build never leaves a half-written layer behind.
+a file lock, so an interrupted build never leaves a half-written layer behind; a folder it may
+not write or a full disk is a StorageError naming the folder, and the old layer stays.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from pathlib import Path
 import pandas as pd
 
 from helpers.errors import NoDataError, PeriodError
+from helpers.files import storage_faults
 from helpers.organisations import Reference, load_reference
 from helpers.paths import PROCESSED_DIR, RAW_DIR, REFERENCE_DIR
 from helpers.periods import Period
@@ -155,8 +157,11 @@ def _reference(reference_dir: Path, hashes: dict[str, str]) -> Reference:
 @contextlib.contextmanager
 def _locked(processed_dir: Path, period: Period, exclusive: bool) -> Iterator[None]:
     """Hold a lock on the period's processed folder (exclusive to build, shared to read)."""
-    processed_dir.mkdir(parents=True, exist_ok=True)
-    with (processed_dir / f".{period}.lock").open("a") as fh:
+    path = processed_dir / f".{period}.lock"
+    with storage_faults(path):
+        processed_dir.mkdir(parents=True, exist_ok=True)
+        fh = path.open("a")
+    with fh:
         fcntl.flock(fh, fcntl.LOCK_EX if exclusive else fcntl.LOCK_SH)
         try:
             yield
@@ -201,7 +206,12 @@ def _replace_dir(tmp: Path, final: Path) -> None:
         old = final.with_name(f".{final.name}.old-{os.getpid()}")
         shutil.rmtree(old, ignore_errors=True)
         final.replace(old)
-    tmp.replace(final)
+    try:
+        tmp.replace(final)
+    except OSError:
+        if old is not None:  # put the old layer back
+            old.replace(final)
+        raise
     if old is not None:
         shutil.rmtree(old, ignore_errors=True)
 
@@ -230,14 +240,15 @@ def build_processed(
             if stale.is_dir():
                 shutil.rmtree(stale, ignore_errors=True)
         data = validate_period(p, raw_dir, _reference(reference_dir, found["reference"]))
-        tmp = Path(tempfile.mkdtemp(prefix=f".{p}.tmp-", dir=processed_dir))
-        try:
-            tmp.chmod(0o755)  # mkdtemp makes it private
-            _write_layer(data, found, tmp)
-            _replace_dir(tmp, final)
-        except BaseException:
-            shutil.rmtree(tmp, ignore_errors=True)
-            raise
+        with storage_faults(final):
+            tmp = Path(tempfile.mkdtemp(prefix=f".{p}.tmp-", dir=processed_dir))
+            try:
+                tmp.chmod(0o755)  # mkdtemp makes it private
+                _write_layer(data, found, tmp)
+                _replace_dir(tmp, final)
+            except BaseException:
+                shutil.rmtree(tmp, ignore_errors=True)
+                raise
     return final
 
 

@@ -14,7 +14,6 @@ drivers, and each table the period's financial year must have. Every problem nam
 from __future__ import annotations
 
 import calendar
-import os
 from collections.abc import Hashable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,7 +22,8 @@ from typing import Any
 import pandas as pd
 
 from helpers.contract import CheckedTable, check_table
-from helpers.errors import NoDataError, ValidationError
+from helpers.errors import NoDataError, StorageError, ValidationError
+from helpers.files import storage_faults, write_atomic
 from helpers.organisations import COMMISSIONER_TYPES, PROVIDER_TYPES, Reference, load_reference
 from helpers.paths import OUTPUTS_DIR, PROJ_ROOT, RAW_DIR
 from helpers.periods import Period
@@ -647,21 +647,19 @@ def record_problems(exc: ValidationError, outputs_dir: Path, shown: str) -> None
     """
     if exc.period is None:
         return
-    path = problems_path(outputs_dir, exc.period)
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp.write_text(problems_csv(exc.problems), encoding="utf-8")
-        tmp.replace(path)
-    except OSError:
-        tmp.unlink(missing_ok=True)
-        return
+        write_atomic(problems_path(outputs_dir, exc.period), problems_csv(exc.problems))
+    except StorageError:
+        return  # the problems are still printed; only the pointer to the file is left out
     exc.listed_in = shown
 
 
 def clear_problems(outputs_dir: Path, period: str) -> None:
     """Remove a refused run's list of problems once the period's returns are valid."""
-    problems_path(outputs_dir, period).unlink(missing_ok=True)
+    path = problems_path(outputs_dir, period)
+    if path.is_file():
+        with storage_faults(path):
+            path.unlink(missing_ok=True)
 
 
 def validate_command(periods: list[str] | None, outputs_dir: Path = OUTPUTS_DIR) -> int:
