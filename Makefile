@@ -23,7 +23,7 @@ $(STAMP): requirements.lock pyproject.toml
 	@test -x $(PY) || $(PYTHON_BOOT) -m venv $(VENV)
 	$(PY) -m pip install --quiet --disable-pip-version-check --require-hashes --no-deps -r requirements.lock
 	$(PY) -m pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e .
-	$(PY) -m helpers.kernelspec >/dev/null
+	$(PY) -m helpers.kernels.kernelspec >/dev/null
 	@touch $(STAMP)
 
 ## Create or refresh the virtual environment from the pinned lock

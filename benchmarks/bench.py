@@ -42,9 +42,9 @@ from typing import Any
 
 import psutil
 
-from helpers.params import Dirs, load_params, params_files
-from helpers.plan import Job, build_plan
-from helpers.project import copy_inputs, kit_env
+from helpers.pipeline.params import Dirs, load_params, params_files
+from helpers.pipeline.plan import Job, build_plan
+from kit_dev.project import copy_inputs, kit_env
 
 #: What the synthetic region clones (London and the clusters stay as they are).
 CLONED_TYPES = ("nhs_trust", "pct", "care_trust")

@@ -20,9 +20,9 @@ from pathlib import Path
 
 import numpy as np
 
-from helpers.organisations import CLUSTERS, load_reference
+from helpers.data.organisations import CLUSTERS, load_reference
+from helpers.data.periods import Period
 from helpers.paths import RAW_DIR
-from helpers.periods import Period
 
 SEED = 20110331
 CATEGORIES = ("productivity", "integration", "drugs_costs", "running_costs", "activity_management")

@@ -9,7 +9,7 @@ import pytest
 from fixtures_returns import ReturnsKit
 from kit_project import make_project, run_kit
 
-from helpers.forkserver import warm_kernels
+from helpers.kernels.forkserver import warm_kernels
 
 
 # --- warm kernels for every test session ----------------------------------------------------

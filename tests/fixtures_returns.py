@@ -6,7 +6,7 @@ Usage in a test (``returns_kit`` is the pytest fixture in conftest.py)::
     assert kit.problems() == [...]
 
 The column lists are written out here from docs/data-dictionary.md rather than imported from
-helpers.schemas, so that the tests check the contract rather than repeat it.
+helpers.data.schemas, so that the tests check the contract rather than repeat it.
 """
 
 from __future__ import annotations
@@ -22,12 +22,12 @@ from pathlib import Path
 import openpyxl
 from openpyxl.utils.datetime import to_excel
 
+from helpers.data.organisations import Reference, load_reference
+from helpers.data.periods import Period
+from helpers.data.returns import parse_money
+from helpers.data.store import PeriodData
+from helpers.data.validate import validate_period
 from helpers.errors import ValidationError
-from helpers.organisations import Reference, load_reference
-from helpers.periods import Period
-from helpers.returns import parse_money
-from helpers.store import PeriodData
-from helpers.validate import validate_period
 
 PERIOD = "2011-12-Q1"
 

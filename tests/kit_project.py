@@ -21,7 +21,7 @@ from pathlib import Path
 
 import nbformat
 
-from helpers.project import copy_inputs, kit_env
+from kit_dev.project import copy_inputs, kit_env
 
 __all__ = ["add_cell", "kit_env", "leftovers", "make_project", "run_kit", "tree_hashes"]
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from helpers.golden import SAMPLE_PERIODS, assert_figures_equal, backtest_path, read_figures_csv
+from kit_dev.golden import SAMPLE_PERIODS, assert_figures_equal, backtest_path, read_figures_csv
 
 
 @pytest.mark.slow

@@ -24,12 +24,12 @@ from bad_inputs.cases import CASES, Case, Change, Refuse
 from bad_inputs.project import PERIOD, Project
 from kit_project import make_project, run_kit, tree_hashes
 
-from helpers.organisations import load_reference
+from helpers.data.organisations import load_reference
+from helpers.data.periods import Period
+from helpers.data.schemas import TABLES
+from helpers.data.store import tidy_frame
+from helpers.data.validate import validate_period
 from helpers.paths import RAW_DIR, REFERENCE_DIR
-from helpers.periods import Period
-from helpers.schemas import TABLES
-from helpers.store import tidy_frame
-from helpers.validate import validate_period
 
 REFUSED = [c for c in CASES if not c.accepted]
 ACCEPTED = [c for c in CASES if c.accepted]

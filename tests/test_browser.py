@@ -65,7 +65,7 @@ def on_ci() -> bool:
     return os.environ.get("CI", "").strip().lower() not in ("", "0", "false", "no")
 
 
-# --- expected text, written independently of helpers.export ---------------------------------
+# --- expected text, written independently of helpers.pipeline.export -------------------------
 
 
 def board_gbp_m(value: float) -> str:

@@ -14,7 +14,8 @@ import pytest
 import yaml
 from kit_project import make_project, run_kit
 
-from helpers.golden import (
+from helpers.paths import PROJ_ROOT
+from kit_dev.golden import (
     GOLDEN_DIR,
     GoldenReport,
     assert_figures_equal,
@@ -23,7 +24,6 @@ from helpers.golden import (
     golden_path,
     read_figures_csv,
 )
-from helpers.paths import PROJ_ROOT
 
 #: The mutation: the sign of the savings shortfall, (plan - forecast) -> (forecast - plan).
 ORIGINAL = "return (plan - forecast) / plan * 100.0"

@@ -12,11 +12,11 @@ from matplotlib.figure import Figure
 from matplotlib.patches import Rectangle
 
 from helpers import charts, metrics
+from helpers.data.store import PeriodData, load_period
 from helpers.report import open_report
 from helpers.report.cluster_milestone_slippage import milestone_counts
 from helpers.report.provider_shortfall import drivers
 from helpers.report.regional_outturn import bridge, trajectory
-from helpers.store import PeriodData, load_period
 
 
 @pytest.fixture(scope="module")

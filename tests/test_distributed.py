@@ -20,8 +20,8 @@ import pytest
 from dask_cluster import Cluster, local_cluster
 from kit_project import kit_env, make_project, run_kit
 
-from helpers import runner
-from helpers.distributed import ClusterError, differences, require_distributed
+from helpers.pipeline import runner
+from helpers.pipeline.distributed import ClusterError, differences, require_distributed
 
 Q1 = "2011-12-Q1"
 M10 = "2010-11-M10"

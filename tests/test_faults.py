@@ -30,9 +30,9 @@ from kit_project import add_cell, kit_env, leftovers, make_project, run_kit, tre
 
 from helpers.errors import EXIT_BAD_INPUT, EXIT_CODES, LockError, StorageError
 from helpers.files import remove_temp_files, storage_faults, storage_message, write_atomic
-from helpers.params import Dirs
 from helpers.paths import PROJ_ROOT
-from helpers.runner import period_lock
+from helpers.pipeline.params import Dirs
+from helpers.pipeline.runner import period_lock
 
 PERIOD = "2011-12-Q1"
 PARAMS = f"""\
@@ -87,7 +87,7 @@ runpy.run_module("helpers.cli", run_name="__main__", alter_sys=True)
 HOLD_AND_FORK = """\
 import os, sys, time
 from pathlib import Path
-from helpers.runner import period_lock
+from helpers.pipeline.runner import period_lock
 
 with period_lock(Path(sys.argv[1])):
     child = os.fork()

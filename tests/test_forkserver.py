@@ -29,7 +29,7 @@ from jupyter_client.connect import write_connection_file
 from jupyter_client.provisioning.factory import KernelProvisionerFactory
 from papermill.exceptions import PapermillExecutionError
 
-from helpers.forkserver import (
+from helpers.kernels.forkserver import (
     ENV_VAR,
     INLINE_BACKEND,
     ForkRefusedError,
@@ -38,7 +38,7 @@ from helpers.forkserver import (
     ping,
     running_fork_server,
 )
-from helpers.kernelspec import PROVISIONER_NAME, install_kernelspec, kernel_dict
+from helpers.kernels.kernelspec import PROVISIONER_NAME, install_kernelspec, kernel_dict
 
 #: The state a report could leak: what B prints must match what a fresh kernel prints.
 PROBE = """\
@@ -114,7 +114,7 @@ _IMPORTS = """\
 import os, sys
 from pathlib import Path
 from jupyter_client.connect import write_connection_file
-from helpers.forkserver import fork_kernel
+from helpers.kernels.forkserver import fork_kernel
 """
 
 
@@ -135,7 +135,9 @@ def kernelspec(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     prefix = tmp_path_factory.mktemp("prefix")
     folder = install_kernelspec(prefix)
     entry = EntryPoint(
-        PROVISIONER_NAME, "helpers.provisioner:ForkProvisioner", KernelProvisionerFactory.GROUP_NAME
+        PROVISIONER_NAME,
+        "helpers.kernels.provisioner:ForkProvisioner",
+        KernelProvisionerFactory.GROUP_NAME,
     )
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("JUPYTER_PATH", str(prefix / "share" / "jupyter"))
@@ -269,7 +271,7 @@ def test_stopping_the_server_kills_every_kernel(
 def test_server_and_kernels_die_with_their_parent(kernelspec: Path, tmp_path: Path) -> None:
     script = textwrap.dedent(f"""
         import json, time
-        from helpers.forkserver import ping, running_fork_server
+        from helpers.kernels.forkserver import ping, running_fork_server
         with running_fork_server() as sock:
             kernel = _idle_kernel(sock, Path({str(tmp_path)!r}))
             print(json.dumps([ping(sock)["pid"], kernel]), flush=True)

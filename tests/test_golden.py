@@ -13,7 +13,9 @@ import pandas as pd
 import pytest
 
 from helpers.figures import FIGURE_COLUMNS, read_figures
-from helpers.golden import (
+from helpers.paths import PROJ_ROOT
+from helpers.pipeline.params import Dirs
+from kit_dev.golden import (
     FAMILIES,
     GOLDEN,
     GOLDEN_DIR,
@@ -30,8 +32,6 @@ from helpers.golden import (
     normalise,
     read_figures_csv,
 )
-from helpers.params import Dirs
-from helpers.paths import PROJ_ROOT
 
 SANITIZE = PROJ_ROOT / GOLDEN_DIR / "sanitize.cfg"
 COMPARED = ("text/plain", "text/html")

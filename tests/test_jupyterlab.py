@@ -34,7 +34,7 @@ from tornado.websocket import websocket_connect
 from traitlets.config.loader import PyFileConfigLoader
 
 from helpers.figures import FIGURES_MIME
-from helpers.forkserver import ENV_VAR
+from helpers.kernels.forkserver import ENV_VAR
 
 REPO = Path(__file__).resolve().parents[1]
 CONFIG = REPO / "jupyter_lab_config.py"

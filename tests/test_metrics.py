@@ -6,9 +6,9 @@ import pandas as pd
 import pytest
 
 from helpers import metrics
-from helpers.organisations import load_reference
-from helpers.periods import Period
-from helpers.store import PeriodData, empty_frame, tidy_frame
+from helpers.data.organisations import load_reference
+from helpers.data.periods import Period
+from helpers.data.store import PeriodData, empty_frame, tidy_frame
 
 P = "2011-12-Q1"
 

@@ -6,7 +6,7 @@ import pandas as pd
 import pytest
 
 from helpers import metrics, narrative
-from helpers.store import PeriodData, load_period
+from helpers.data.store import PeriodData, load_period
 
 
 @pytest.fixture(scope="module")

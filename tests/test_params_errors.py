@@ -12,7 +12,13 @@ import yaml
 from kit_project import make_project
 
 from helpers.errors import ParameterError, ValidationError
-from helpers.params import MAX_PARAMS_BYTES, MAX_PROBLEMS, MAX_YAML_DEPTH, Dirs, load_params
+from helpers.pipeline.params import (
+    MAX_PARAMS_BYTES,
+    MAX_PROBLEMS,
+    MAX_YAML_DEPTH,
+    Dirs,
+    load_params,
+)
 
 PERIOD = "2011-12-Q1"
 SHOWN = f"params/{PERIOD}.yaml"
@@ -165,7 +171,7 @@ def alias_bomb(levels: int) -> str:
 def test_an_alias_bomb_is_refused_at_its_first_anchor_before_anything_is_built(
     project: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from helpers.params import _Loader
+    from helpers.pipeline.params import _Loader
 
     built: list[str] = []
 

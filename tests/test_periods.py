@@ -6,8 +6,8 @@ import datetime as dt
 
 import pytest
 
+from helpers.data.periods import Period, month_number
 from helpers.errors import KitError, PeriodError
-from helpers.periods import Period, month_number
 
 
 @pytest.mark.parametrize("text", ["2010-11-M10", "2011-12-Q1", "2011-12-M01", "1999-00-Q4"])

@@ -10,9 +10,9 @@ import pandas as pd
 import pytest
 
 from helpers import metrics
+from helpers.data.store import load_period
 from helpers.paths import PUBLISHED_FIGURES
 from helpers.report import open_report
-from helpers.store import load_period
 
 PUBLISHED = pd.read_csv(PUBLISHED_FIGURES, dtype={"org_code": str})
 EIGHT_PCTS_NEEDING_SUPPORT = {"5A9", "5C1", "5C9", "5K6", "5HY", "5M7", "5NC", "5C2"}

@@ -12,9 +12,9 @@ import pytest
 from IPython.display import Markdown
 
 from helpers import metrics
+from helpers.data.periods import Period
 from helpers.errors import KitError, NoDataError, ParameterError
 from helpers.paths import PROCESSED_DIR, PROJ_ROOT, RAW_DIR
-from helpers.periods import Period
 from helpers.report import Report, base, display, open_report, opening
 from helpers.report import cluster_milestone_slippage as clusters
 from helpers.report import pct_support_needs as pcts

@@ -12,8 +12,8 @@ import pandas.testing as pdt
 import pytest
 from fixtures_returns import COLUMNS, ReturnsKit, csv_text, set_cached_value
 
+from helpers.data.returns import decode_text, parse_money, read_csv_table, read_returns
 from helpers.errors import NoDataError
-from helpers.returns import decode_text, parse_money, read_csv_table, read_returns
 
 
 # --- parse_money --------------------------------------------------------------------------

@@ -24,10 +24,10 @@ import psutil
 import pytest
 from kit_project import add_cell, kit_env, leftovers, make_project, run_kit, tree_hashes
 
-from helpers import engine, runner
-from helpers.params import Dirs
-from helpers.plan import Job
-from helpers.runner import period_lock
+from helpers.pipeline import engine, runner
+from helpers.pipeline.params import Dirs
+from helpers.pipeline.plan import Job
+from helpers.pipeline.runner import period_lock
 
 PERIOD = "2011-12-Q1"
 SMALL_PARAMS = f"""\

@@ -26,10 +26,10 @@ from kit_project import make_project, run_kit, tree_hashes
 
 import helpers
 from helpers.errors import ParameterError
-from helpers.export import period_index, write_outputs_index
 from helpers.narrative import markdown_safe
-from helpers.params import Dirs, load_params
-from helpers.plan import build_plan
+from helpers.pipeline.export import period_index, write_outputs_index
+from helpers.pipeline.params import Dirs, load_params
+from helpers.pipeline.plan import build_plan
 from helpers.report import display
 
 PERIOD = "2011-12-Q1"
@@ -166,7 +166,7 @@ def test_yaml_loaders_in_src_are_safe() -> None:
         )
         for call in re.finditer(r"yaml\.load\(", text):
             assert "Loader=_Loader)" in text[call.start() : call.start() + 120], path
-    from helpers.params import _Loader
+    from helpers.pipeline.params import _Loader
 
     assert issubclass(_Loader, yaml.SafeLoader)
 

@@ -11,16 +11,16 @@ import pandas.testing as pdt
 import pytest
 from fixtures_returns import COLUMNS, PERIOD, ReturnsKit
 
-from helpers import store
-from helpers.errors import NoDataError, ValidationError
-from helpers.periods import Period
-from helpers.store import (
+from helpers.data import store
+from helpers.data.periods import Period
+from helpers.data.store import (
     available_periods,
     build_processed,
     empty_frame,
     load_period,
     period_input_hash,
 )
+from helpers.errors import NoDataError, ValidationError
 
 
 def _dirs(kit: ReturnsKit) -> dict[str, Path]:

@@ -15,13 +15,13 @@ import pandas.testing as pdt
 import pytest
 from fixtures_returns import COLUMNS, PERIOD, ReturnsKit
 
-from helpers import validate
+from helpers.data import validate
+from helpers.data.organisations import load_reference
+from helpers.data.periods import Period
+from helpers.data.store import available_periods, load_period
+from helpers.data.validate import validate_command, validate_period
 from helpers.errors import NoDataError, ValidationError
-from helpers.organisations import load_reference
 from helpers.paths import RAW_DIR
-from helpers.periods import Period
-from helpers.store import available_periods, load_period
-from helpers.validate import validate_command, validate_period
 
 MONEY = "(expected £m, e.g. -12.9, (12.9) or £1,234.5)"
 

@@ -21,13 +21,13 @@ Command = Callable[[argparse.Namespace], int]
 
 
 def _validate(args: argparse.Namespace) -> int:
-    from helpers.validate import validate_command
+    from helpers.data.validate import validate_command
 
     return int(validate_command(args.period))
 
 
 def _reports(args: argparse.Namespace) -> int:
-    from helpers.runner import reports_command
+    from helpers.pipeline.runner import reports_command
 
     return int(
         reports_command(
@@ -37,13 +37,13 @@ def _reports(args: argparse.Namespace) -> int:
 
 
 def _new_period(args: argparse.Namespace) -> int:
-    from helpers.params import new_period_command
+    from helpers.pipeline.params import new_period_command
 
     return int(new_period_command(args.period))
 
 
 def _golden(args: argparse.Namespace) -> int:
-    from helpers.golden import golden_command
+    from kit_dev.golden import golden_command
 
     return int(golden_command(jobs=args.jobs, backtest=not args.no_backtest))
 

@@ -12,7 +12,7 @@ not write, a full disk, a file where a folder should be) becomes a
 :class:`~helpers.errors.StorageError` naming the file and what to do, e.g. ``cannot write
 outputs/2011-12-Q1/figures.csv: the disk is full (errno ENOSPC); free some space and run
 again``. Temporary files are named ``.<name>.tmp-<pid>`` (here) and ``.<org>.tmp.ipynb`` /
-``.<org>.tmp.html`` (a report being run, :func:`helpers.runner.temp_paths`).
+``.<org>.tmp.html`` (a report being run, :func:`helpers.pipeline.runner.temp_paths`).
 """
 
 from __future__ import annotations

@@ -2,7 +2,7 @@
 
 Usage example::
 
-    from helpers.store import load_period
+    from helpers.data.store import load_period
     from helpers import metrics
     data = load_period("2010-11-M10")
     metrics.sector_summary(data).loc["London", "forecast_outturn_gbp_m"]   # 274.0
@@ -18,10 +18,10 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
-from helpers.organisations import CLUSTERS, COMMISSIONER_TYPES, REGION
+from helpers.data.organisations import CLUSTERS, COMMISSIONER_TYPES, REGION
 
 if TYPE_CHECKING:
-    from helpers.store import PeriodData
+    from helpers.data.store import PeriodData
 
 MONEY = [
     "ytd_plan_gbp_m",

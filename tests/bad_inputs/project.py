@@ -25,7 +25,7 @@ import openpyxl
 import yaml
 from openpyxl.utils import get_column_letter
 
-from helpers.returns import parse_money
+from helpers.data.returns import parse_money
 
 PERIOD = "2011-12-Q1"
 DATE_COLUMNS = ("due_date", "revised_date")

@@ -22,13 +22,13 @@ from typing import Any
 import pandas as pd
 
 from helpers import figures, metrics
+from helpers.data.organisations import REGION
+from helpers.data.periods import Period
+from helpers.data.store import PeriodData
 from helpers.errors import ParameterError
-from helpers.organisations import REGION
 from helpers.paths import PUBLISHED_FIGURES
-from helpers.periods import Period
 from helpers.report.display import Table, board_table, label
 from helpers.report.family import Family, Figures, Parameter
-from helpers.store import PeriodData
 
 
 def _threshold(value: object) -> float:

@@ -18,15 +18,15 @@ from pathlib import Path
 import pandas as pd
 
 from helpers import narrative
+from helpers.data.organisations import REGION, Reference, load_reference
+from helpers.data.periods import Period
+from helpers.data.store import PeriodData, load_period
 from helpers.errors import KitError, NoDataError, ParameterError, ValidationError
-from helpers.organisations import REGION, Reference, load_reference
 from helpers.paths import PROCESSED_DIR, PROJ_ROOT, RAW_DIR
-from helpers.periods import Period
 from helpers.report.base import Report
 from helpers.report.display import show_markdown
 from helpers.report.family import KIT_PARAMETERS, Family
 from helpers.report.registry import FAMILIES
-from helpers.store import PeriodData, load_period
 
 TYPE_NAMES = {
     "sha": "strategic health authority",

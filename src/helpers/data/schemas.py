@@ -6,10 +6,10 @@
 'date'
 
 Each :class:`pandera.pandas.Column` carries its expectation in ``description`` and each check
-its complaint in ``error``, so that :mod:`helpers.contract` can turn pandera's failure cases
+its complaint in ``error``, so that :mod:`helpers.data.contract` can turn pandera's failure cases
 into messages a finance analyst can act on. Rules that need several columns, several tables
-or the reference data live in :mod:`helpers.validate` (returns) and
-:mod:`helpers.organisations` (reference data).
+or the reference data live in :mod:`helpers.data.validate` (returns) and
+:mod:`helpers.data.organisations` (reference data).
 """
 
 from __future__ import annotations

@@ -2,8 +2,8 @@
 
 >>> checked = check_table(raw_table, problems)   # a CheckedTable, or None if rows are unusable
 
-Used for the returns (:mod:`helpers.validate` adds the rules that need several tables) and
-for the reference data (:mod:`helpers.organisations`), so a bad organisations.csv is refused
+Used for the returns (:mod:`helpers.data.validate` adds the rules that need several tables) and
+for the reference data (:mod:`helpers.data.organisations`), so a bad organisations.csv is refused
 the same way as a bad return: every problem names the file (and sheet), the row as the user
 sees it, the column, the value and what was expected (:class:`helpers.problems.Problem`).
 """
@@ -20,9 +20,9 @@ import pandas as pd
 import pandera.pandas as pa
 from openpyxl.utils import get_column_letter
 
+from helpers.data.returns import NotFiniteError, RawTable, parse_money
+from helpers.data.schemas import SPECS, Kind, column_kinds, dtypes, expected
 from helpers.problems import Problem
-from helpers.returns import NotFiniteError, RawTable, parse_money
-from helpers.schemas import SPECS, Kind, column_kinds, dtypes, expected
 
 
 @dataclass

@@ -4,8 +4,8 @@
 >>> ref.name("RF4"), ref.cluster_members("NCL", Period.parse("2011-12-Q1"))[:2]
 
 ``data/reference/organisations.csv`` and ``cluster_membership.csv`` are checked with the same
-contract machinery as the returns (:mod:`helpers.contract`, schemas in
-:mod:`helpers.schemas`): a duplicate code, a date written another way or a missing column is
+contract machinery as the returns (:mod:`helpers.data.contract`, schemas in
+:mod:`helpers.data.schemas`): a duplicate code, a date written another way or a missing column is
 refused with the file, row, column, value and what was expected, never a traceback.
 """
 
@@ -19,18 +19,19 @@ from pathlib import Path
 
 import pandas as pd
 
-from helpers.contract import CheckedTable, check_table
+from helpers.data.contract import CheckedTable, check_table
+from helpers.data.periods import Period
+from helpers.data.returns import is_inside, read_csv_table
+from helpers.data.schemas import REFERENCE_TABLES
 from helpers.errors import ReferenceDataError, ValidationError
 from helpers.paths import PROJ_ROOT, REFERENCE_DIR
-from helpers.periods import Period
 from helpers.problems import Problem
-from helpers.returns import is_inside, read_csv_table
-from helpers.schemas import REFERENCE_TABLES
 
 REGION = "Q36"
 CLUSTERS = ("NCL", "INEL", "ONEL", "NWL", "SEL", "SWL")
 COMMISSIONER_TYPES = ("pct", "care_trust")
 PROVIDER_TYPES = ("nhs_trust",)
+
 
 @dataclass(frozen=True)
 class Reference:

@@ -5,7 +5,7 @@
 
 Every cell comes out as stripped text (empty cells as ``""``) so that a CSV file and a
 workbook with the same content give the same frame; types are converted and checked by
-:mod:`helpers.validate`. A frame's index is the row number the user sees in the file or
+:mod:`helpers.data.validate`. A frame's index is the row number the user sees in the file or
 sheet (the header is row 1). Problems with the files themselves (both CSV files and a
 workbook, unknown files or sheets, merged cells, rows of the wrong length, a header below
 title rows, a link to a file outside the project) are collected in
@@ -31,10 +31,10 @@ import pandas as pd
 from openpyxl.utils import get_column_letter
 from openpyxl.utils.datetime import from_excel
 
+from helpers.data.schemas import SPECS, TABLES, date_columns
 from helpers.errors import NoDataError
 from helpers.messages import quoted
 from helpers.problems import Problem
-from helpers.schemas import SPECS, TABLES, date_columns
 
 WORKBOOK = "returns.xlsx"
 #: Significant digits of an Excel number (what Excel shows and computes with).

@@ -1,6 +1,6 @@
 """A kernel provisioner that forks kernels from the fork server when one is running.
 
-Usage example (the ``nhs-kit`` kernelspec names it; see :mod:`helpers.kernelspec`)::
+Usage example (the ``nhs-kit`` kernelspec names it; see :mod:`helpers.kernels.kernelspec`)::
 
     with running_fork_server() as socket_path:
         os.environ["NHS_KIT_FORK_SERVER"] = socket_path
@@ -27,7 +27,13 @@ from typing import Any
 from jupyter_client.connect import KernelConnectionInfo
 from jupyter_client.provisioning.local_provisioner import LocalProvisioner
 
-from helpers.forkserver import ENV_VAR, ForkRefusedError, ForkServerError, exit_status, fork_kernel
+from helpers.kernels.forkserver import (
+    ENV_VAR,
+    ForkRefusedError,
+    ForkServerError,
+    exit_status,
+    fork_kernel,
+)
 
 #: Exit code reported when a forked kernel has exited but the server that knew its code is gone.
 UNKNOWN_EXIT = 1

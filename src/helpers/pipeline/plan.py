@@ -7,7 +7,7 @@ Usage example::
 
 A job's fingerprint hashes everything its outputs depend on: the notebook file, every ``.py``
 file of the helper package, the period's input hash (raw returns and reference data, from
-:func:`helpers.store.period_input_hash`), the job's parameters (canonical JSON), the kernel
+:func:`helpers.data.store.period_input_hash`), the job's parameters (canonical JSON), the kernel
 name and ``requirements.lock``. A job is skipped when its ``.ipynb`` and ``.html`` exist and
 its stamp (``outputs/<period>/.state/<family>/<org>.json``, written last by a good run)
 records the same fingerprint.
@@ -22,12 +22,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from helpers.organisations import load_reference
-from helpers.params import Dirs, PeriodParams
-from helpers.store import period_input_hash
+from helpers.data.organisations import load_reference
+from helpers.data.store import period_input_hash
+from helpers.pipeline.params import Dirs, PeriodParams
 
 KERNEL_NAME = "nhs-kit"
-HELPERS_DIR = Path(__file__).resolve().parent
+HELPERS_DIR = Path(__file__).resolve().parents[1]
 LOCK_FILE = "requirements.lock"
 STATE_DIR = ".state"
 

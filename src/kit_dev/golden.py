@@ -8,8 +8,8 @@ Usage example (what ``make golden`` runs)::
 
 :data:`GOLDEN` is the representative set: London (Q36) in each report family and sample
 period, plus a few organisations of each type. Each golden notebook is executed exactly as
-the runner executes it (the jobs come from :func:`helpers.plan.build_plan` on the period's
-params file and run through :func:`helpers.runner.run_jobs`), then stripped of what differs
+the runner executes it (the jobs come from :func:`helpers.pipeline.plan.build_plan` on the period's
+params file and run through :func:`helpers.pipeline.runner.run_jobs`), then stripped of what differs
 between runs and machines (timestamps, paths, provenance) and written atomically under
 ``tests/golden/<period>/<family>/<org>.ipynb``; ``make test`` replays them with nbval.
 ``tests/backtest/<period>.figures.csv`` is the figures.csv of a full run of the period (every
@@ -35,10 +35,10 @@ import pandas.testing as pdt
 from helpers.errors import KitError
 from helpers.figures import FIGURE_COLUMNS
 from helpers.files import write_atomic
-from helpers.params import Dirs, FamilyRun, PeriodParams, load_params
-from helpers.plan import Job, build_plan
-from helpers.project import copy_inputs, kit_env
+from helpers.pipeline.params import Dirs, FamilyRun, PeriodParams, load_params
+from helpers.pipeline.plan import Job, build_plan
 from helpers.report.registry import FAMILIES
+from kit_dev.project import copy_inputs, kit_env
 
 GOLDEN_DIR = Path("tests") / "golden"  # relative to the project root
 BACKTEST_DIR = Path("tests") / "backtest"
@@ -119,8 +119,8 @@ def golden_params(params: PeriodParams, wanted: Iterable[GoldenReport], dirs: Di
 
 def golden_jobs(dirs: Dirs, scratch: Path, reports: Iterable[GoldenReport] = GOLDEN) -> list[Job]:
     """The runner's jobs for ``reports``, writing their outputs under ``scratch``."""
-    from helpers.organisations import load_reference
-    from helpers.periods import Period
+    from helpers.data.organisations import load_reference
+    from helpers.data.periods import Period
 
     chosen = sorted(reports)
     ref = load_reference(dirs.reference)
@@ -189,8 +189,8 @@ def _run_golden(dirs: Dirs, scratch: Path, workers: int) -> dict[Path, str]:
     """Execute every golden report; normalised text by golden path (GoldenError if one fails)."""
     import json
 
-    from helpers.runner import JobResult, run_jobs
-    from helpers.store import build_processed
+    from helpers.data.store import build_processed
+    from helpers.pipeline.runner import JobResult, run_jobs
 
     jobs = golden_jobs(dirs, scratch)
     for period in sorted({j.period for j in jobs}):

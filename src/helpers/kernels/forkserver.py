@@ -63,7 +63,7 @@ PRELOAD = (
     "ipykernel.zmqshell",
     "helpers.metrics",
     "helpers.figures",
-    "helpers.store",
+    "helpers.data.store",
     "helpers.charts",
     "helpers.report",
     "helpers.narrative",
@@ -76,7 +76,7 @@ _PARENT_ENV = ("JPY_PARENT_PID", "JPY_INTERRUPT_EVENT")
 _MAX_MESSAGE = 1 << 20
 _POLL_SECONDS = 0.2
 
-log = logging.getLogger("helpers.forkserver")
+log = logging.getLogger("helpers.kernels.forkserver")
 
 
 class ForkServerError(KitError):
@@ -87,7 +87,7 @@ class ForkRefusedError(ForkServerError):
     """Raised when the fork server declines a kernel that must be started normally."""
 
 
-# --- client side (used by helpers.provisioner) ----------------------------------------------
+# --- client side (used by helpers.kernels.provisioner) --------------------------------------
 def call(
     socket_path: str, message: Mapping[str, Any], fds: Sequence[int] = (), timeout: float = 10
 ) -> tuple[dict[str, Any], list[int]]:
@@ -165,7 +165,7 @@ def running_fork_server(socket_path: str | None = None, timeout: float = 60) -> 
             folder = stack.enter_context(tempfile.TemporaryDirectory(prefix="nhs-kit-fork-"))
             socket_path = str(Path(folder) / "server.sock")
         env = {**os.environ, "OPENBLAS_NUM_THREADS": "1"}
-        argv = [sys.executable, "-m", "helpers.forkserver", "--socket", socket_path]
+        argv = [sys.executable, "-m", "helpers.kernels.forkserver", "--socket", socket_path]
         argv += ["--parent-pid", str(os.getpid())]
         server = subprocess.Popen(argv, env=env, stdin=subprocess.DEVNULL, start_new_session=True)
         stack.callback(_stop, server)
@@ -470,7 +470,7 @@ def _exit_on_signal(signum: int, _frame: object) -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run a fork server: ``python -m helpers.forkserver --socket PATH [--parent-pid PID]``."""
+    """Run a fork server: ``python -m helpers.kernels.forkserver --socket PATH [--parent-pid N]``."""
     import argparse
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)

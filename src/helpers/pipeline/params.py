@@ -42,9 +42,10 @@ from pydantic import (
 )
 from pydantic import ValidationError as SchemaError
 
+from helpers.data.organisations import Reference, load_reference
+from helpers.data.periods import Period
 from helpers.errors import KitError, ParameterError
 from helpers.messages import QUOTE_LIMIT, quoted
-from helpers.organisations import Reference, load_reference
 from helpers.paths import (
     NOTEBOOKS_DIR,
     OUTPUTS_DIR,
@@ -54,7 +55,6 @@ from helpers.paths import (
     RAW_DIR,
     REFERENCE_DIR,
 )
-from helpers.periods import Period
 from helpers.report.family import Family
 from helpers.report.registry import FAMILIES
 

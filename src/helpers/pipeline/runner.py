@@ -5,9 +5,9 @@ Usage example::
     reports_command(periods=["2011-12-Q1"], jobs=2, force=False, scheduler=None)
 
 Every params file is checked before any kernel starts, each period's processed data is built
-once, and only stale reports run (:mod:`helpers.plan`). :func:`run_job` is the whole life of
+once, and only stale reports run (:mod:`helpers.pipeline.plan`). :func:`run_job` is the whole life of
 one report (papermill, then HTML, then files moved into place, the stamp last); it takes a
-picklable :class:`~helpers.plan.Job` and returns a picklable :class:`JobResult`, so any pool
+picklable :class:`~helpers.pipeline.plan.Job` and returns a picklable :class:`JobResult`, so any pool
 of workers can run it. A failed report keeps its executed notebook as ``<org>.failed.ipynb``
 and never touches the last good outputs; it is removed once the report is good again (rerun,
 or up to date because its inputs were put back). Ctrl-C or SIGTERM cancels pending reports,
@@ -16,7 +16,7 @@ its workers with it: each notices its parent's death, stops its report and exits
 :data:`PARENT_GRACE` seconds; the next run of the period takes the lock over and removes the
 temporary files it left. A folder the run may not write or a full disk stops it with a
 :class:`~helpers.errors.StorageError` (:mod:`helpers.files`). With ``scheduler`` the same jobs
-go to a Dask cluster's workers instead (:mod:`helpers.distributed`).
+go to a Dask cluster's workers instead (:mod:`helpers.pipeline.distributed`).
 """
 
 from __future__ import annotations
@@ -42,17 +42,17 @@ from typing import IO, Any
 
 from tqdm import tqdm
 
+from helpers.data.periods import Period
+from helpers.data.store import build_processed
+from helpers.data.validate import clear_problems, problems_path, record_problems
 from helpers.errors import LockError, ParameterError, StorageError, ValidationError
-from helpers.export import export_period, exports_current, notebook_html, now, provenance
 from helpers.files import pid_alive, remove_temp_files, storage_faults, write_atomic
-from helpers.forkserver import warm_kernels
-from helpers.params import Dirs, PeriodParams, load_params, params_files
-from helpers.periods import Period
-from helpers.plan import Job, Plan, build_plan, canonical_json
-from helpers.store import build_processed
-from helpers.validate import clear_problems, problems_path, record_problems
+from helpers.kernels.forkserver import warm_kernels
+from helpers.pipeline.export import export_period, exports_current, notebook_html, now, provenance
+from helpers.pipeline.params import Dirs, PeriodParams, load_params, params_files
+from helpers.pipeline.plan import Job, Plan, build_plan, canonical_json
 
-log = logging.getLogger("helpers.runner")
+log = logging.getLogger("helpers.pipeline.runner")
 _ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 INTERRUPTED = 130
 #: Kernel command-line options: keep the kernel's own start-up warnings out of the terminal.
@@ -101,7 +101,7 @@ def _cell_label(index: int, count: object, source: str) -> str:
 
 def _last_started_cell() -> str:
     """The cell papermill last started in the notebook being executed ('' if unknown)."""
-    from helpers import engine
+    from helpers.pipeline import engine
 
     started = engine.started_cells()
     if not started:
@@ -139,7 +139,7 @@ def _keep_failed(job: Job, started: str) -> bool:
     """Keep the failed run's executed cells as ``<org>.failed.ipynb`` (never the good file)."""
     import nbformat
 
-    from helpers import engine
+    from helpers.pipeline import engine
 
     nb = engine.partial_notebook()  # also holds papermill's error cell, if it added one
     if nb is None:  # the kernel never got the notebook
@@ -172,7 +172,7 @@ def _kernel_never_ran(exc: BaseException) -> bool:
     """Whether a run failed before its kernel executed any cell (e.g. a port clash at start)."""
     from papermill.exceptions import PapermillExecutionError
 
-    from helpers import engine
+    from helpers.pipeline import engine
 
     if isinstance(exc, PapermillExecutionError | KeyboardInterrupt):
         return False
@@ -190,7 +190,7 @@ def _execute(job: Job) -> Any:
     """
     import papermill
 
-    from helpers import engine
+    from helpers.pipeline import engine
 
     for attempt in (1, 2):
         engine.forget()
@@ -604,7 +604,7 @@ def _run(
     try:
         with _terminate_as_interrupt():
             if scheduler:
-                from helpers.distributed import run_jobs_dask
+                from helpers.pipeline.distributed import run_jobs_dask
 
                 run_jobs_dask(to_run, scheduler, progress)
             else:
@@ -624,7 +624,7 @@ def reports_command(
 ) -> int:
     """Run every stale report of the periods; 0 if all are good, 1 if any failed, 130 if stopped."""
     if scheduler:
-        from helpers.distributed import require_distributed
+        from helpers.pipeline.distributed import require_distributed
 
         require_distributed()
         if jobs is not None:

@@ -2,8 +2,8 @@
 
 >>> data = validate_period(Period.parse("2011-12-Q1"))  # PeriodData, or ValidationError
 
-The returns are read as text (:mod:`helpers.returns`), and each table is checked on its own
-(:mod:`helpers.contract`: header, types, the pandera schema, a unique key). Then come the rules
+The returns are read as text (:mod:`helpers.data.returns`), and each table is checked on its own
+(:mod:`helpers.data.contract`: header, types, the pandera schema, a unique key). Then come the rules
 that need the period, the reference data or several tables, including **completeness**: every
 organisation's row for every month it was open up to the period's position, every SHA budget
 line every month, every trust's and PCT's five savings categories, every trust's five variance
@@ -21,22 +21,22 @@ from typing import Any
 
 import pandas as pd
 
-from helpers.contract import CheckedTable, check_table
-from helpers.errors import NoDataError, StorageError, ValidationError
-from helpers.files import storage_faults, write_atomic
-from helpers.organisations import COMMISSIONER_TYPES, PROVIDER_TYPES, Reference, load_reference
-from helpers.paths import OUTPUTS_DIR, PROJ_ROOT, RAW_DIR
-from helpers.periods import Period
-from helpers.problems import Problem, problems_csv
-from helpers.returns import WORKBOOK, read_returns
-from helpers.schemas import (
+from helpers.data.contract import CheckedTable, check_table
+from helpers.data.organisations import COMMISSIONER_TYPES, PROVIDER_TYPES, Reference, load_reference
+from helpers.data.periods import Period
+from helpers.data.returns import WORKBOOK, read_returns
+from helpers.data.schemas import (
     BUDGET_LINES,
     CATEGORIES,
     DRIVERS,
     PARTS_TOLERANCE_GBP_M,
     TABLES,
 )
-from helpers.store import PeriodData, available_periods, empty_frame, load_period, tidy_frame
+from helpers.data.store import PeriodData, available_periods, empty_frame, load_period, tidy_frame
+from helpers.errors import NoDataError, StorageError, ValidationError
+from helpers.files import storage_faults, write_atomic
+from helpers.paths import OUTPUTS_DIR, PROJ_ROOT, RAW_DIR
+from helpers.problems import Problem, problems_csv
 
 _TYPE_WORDS = {
     "nhs_trust": "an NHS trust",

@@ -2,12 +2,12 @@
 
 Usage example (what ``make venv`` runs)::
 
-    python -m helpers.kernelspec            # into sys.prefix/share/jupyter/kernels/nhs-kit
-    python -m helpers.kernelspec --prefix /tmp/k
+    python -m helpers.kernels.kernelspec            # into sys.prefix/share/jupyter/kernels/nhs-kit
+    python -m helpers.kernels.kernelspec --prefix /tmp/k
 
 Compared with ``ipykernel install --sys-prefix --name nhs-kit`` the spec differs only in
-``metadata.kernel_provisioner`` (``nhs-kit-fork``: :class:`helpers.provisioner.ForkProvisioner`,
-registered as an entry point), ``env`` (one OpenBLAS thread) and an argv without
+``metadata.kernel_provisioner`` (``nhs-kit-fork``:
+:class:`helpers.kernels.provisioner.ForkProvisioner`, registered as an entry point), ``env`` (one OpenBLAS thread) and an argv without
 ``-Xfrozen_modules=off`` (a forked kernel runs in the fork server's interpreter, which is
 started without it).
 """
@@ -70,7 +70,7 @@ def _ipykernel_resources() -> Path | None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Command line: ``python -m helpers.kernelspec [--prefix DIR] [--name NAME]``."""
+    """Command line: ``python -m helpers.kernels.kernelspec [--prefix DIR] [--name NAME]``."""
     parser = argparse.ArgumentParser(description="Install the nhs-kit kernelspec.")
     parser.add_argument("--prefix", default=sys.prefix, help="default: this environment")
     parser.add_argument("--name", default=KERNEL_NAME)

@@ -26,13 +26,13 @@ from pathlib import Path
 
 import pandas as pd
 
+from helpers.data.organisations import Reference, load_reference
+from helpers.data.periods import Period
+from helpers.data.returns import period_files
+from helpers.data.schemas import TABLES, dtypes
 from helpers.errors import NoDataError, PeriodError
 from helpers.files import storage_faults
-from helpers.organisations import Reference, load_reference
 from helpers.paths import PROCESSED_DIR, RAW_DIR, REFERENCE_DIR
-from helpers.periods import Period
-from helpers.returns import period_files
-from helpers.schemas import TABLES, dtypes
 
 MANIFEST = "manifest.json"
 REFERENCE_FILES = ("organisations.csv", "cluster_membership.csv")
@@ -228,7 +228,7 @@ def build_processed(
 
     Raises ValidationError (every problem found) or NoDataError; returns the folder.
     """
-    from helpers.validate import validate_period  # validate builds PeriodData: import late
+    from helpers.data.validate import validate_period  # validate builds PeriodData: import late
 
     p = _as_period(period)
     final = processed_dir / str(p)

@@ -1,6 +1,6 @@
 """A papermill engine that keeps what a failed run executed, whatever stopped it.
 
-Usage example (what :func:`helpers.runner.run_job` does)::
+Usage example (what :func:`helpers.pipeline.runner.run_job` does)::
 
     try:
         papermill.execute_notebook(src, dst, engine_name=ENGINE_NAME, ...)

@@ -27,12 +27,12 @@ from typing import Any
 import pandas as pd
 
 from helpers import figures, narrative
+from helpers.data.organisations import load_reference
+from helpers.data.periods import Period
+from helpers.data.returns import period_files
 from helpers.files import write_atomic
-from helpers.organisations import load_reference
-from helpers.params import Dirs, PeriodParams
-from helpers.periods import Period
-from helpers.plan import Job, Plan, file_sha256, is_up_to_date, read_stamp
-from helpers.returns import period_files
+from helpers.pipeline.params import Dirs, PeriodParams
+from helpers.pipeline.plan import Job, Plan, file_sha256, is_up_to_date, read_stamp
 
 VERSIONED = (
     "papermill",
