@@ -84,7 +84,7 @@ browser:
 
 ## Regenerate tests/golden/ and tests/backtest/ (only this writes them; review the diff)
 golden: $(STAMP)
-	$(KIT) golden
+	$(PY) -m kit_dev.golden
 
 ## Benchmark the kit against a papermill + nbconvert shell loop
 bench: $(STAMP)

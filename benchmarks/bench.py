@@ -42,7 +42,8 @@ from typing import Any
 
 import psutil
 
-from helpers.pipeline.params import Dirs, load_params, params_files
+from helpers.paths import ProjectPaths
+from helpers.pipeline.params import load_params, params_files
 from helpers.pipeline.plan import Job, build_plan
 from kit_dev.project import copy_inputs, kit_env
 
@@ -118,7 +119,7 @@ def bench_env(root: Path) -> dict[str, str]:
 
 def plan_jobs(root: Path, periods: list[str] | None) -> list[Job]:
     """Every report of the periods in the copy at ``root`` (the list both drivers run)."""
-    dirs = Dirs.under(root)
+    dirs = ProjectPaths.under(root)
     files = [f for f in params_files(dirs) if periods is None or f.stem in periods]
     return [j for f in files for j in build_plan(load_params(f, dirs), dirs, force=True).jobs]
 

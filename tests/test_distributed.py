@@ -201,4 +201,4 @@ def test_scheduler_without_dask_installed_says_how_to_install(
     with pytest.raises(ClusterError, match=r"pip install '\.\[distributed\]'"):
         require_distributed()
     with pytest.raises(ClusterError, match="Dask distributed is not installed"):
-        runner.reports_command([Q1], None, False, "tcp://127.0.0.1:8786")
+        runner.run_reports([Q1], None, False, "tcp://127.0.0.1:8786")

@@ -30,9 +30,8 @@ from kit_project import add_cell, kit_env, leftovers, make_project, run_kit, tre
 
 from helpers.errors import EXIT_BAD_INPUT, EXIT_CODES, LockError, StorageError
 from helpers.files import remove_temp_files, storage_faults, storage_message, write_atomic
-from helpers.paths import PROJ_ROOT
-from helpers.pipeline.params import Dirs
-from helpers.pipeline.runner import period_lock
+from helpers.paths import PROJ_ROOT, ProjectPaths
+from helpers.pipeline.lock import period_lock
 
 PERIOD = "2011-12-Q1"
 PARAMS = f"""\
@@ -87,7 +86,7 @@ runpy.run_module("helpers.cli", run_name="__main__", alter_sys=True)
 HOLD_AND_FORK = """\
 import os, sys, time
 from pathlib import Path
-from helpers.pipeline.runner import period_lock
+from helpers.pipeline.lock import period_lock
 
 with period_lock(Path(sys.argv[1])):
     child = os.fork()
@@ -369,27 +368,21 @@ def _dead_pid() -> int:
     return proc.pid
 
 
-def test_a_lock_left_by_a_dead_run_is_reported_and_taken_over(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
+def test_a_lock_left_by_a_dead_run_is_reported_and_taken_over(tmp_path: Path) -> None:
     out = tmp_path / "outputs" / PERIOD
     out.mkdir(parents=True)
     dead = _dead_pid()
     (out / ".lock").write_text(f"pid {dead}\n")
-    with period_lock(out, Dirs.under(tmp_path)):
+    with period_lock(out, ProjectPaths.under(tmp_path)) as held:
         assert (out / ".lock").read_text() == f"pid {os.getpid()}\n"
-    assert capsys.readouterr().err == (
-        f"{PERIOD}: taking over the lock of pid {dead}, which is no longer running\n"
-    )
+    assert held.taken_over == f"taking over the lock of pid {dead}, which is no longer running"
     assert (out / ".lock").read_text() == ""
-    with period_lock(out, Dirs.under(tmp_path)):  # a lock released normally: nothing to say
+    with period_lock(out, ProjectPaths.under(tmp_path)) as held:  # released normally: no news
         pass
-    assert capsys.readouterr().err == ""
+    assert held.taken_over == ""
 
 
-def test_the_lock_is_not_held_by_processes_forked_from_its_holder(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
+def test_the_lock_is_not_held_by_processes_forked_from_its_holder(tmp_path: Path) -> None:
     """A forked child keeps the lock file open but not the lock: it goes with its holder."""
     out = tmp_path / "outputs" / PERIOD
     holder = subprocess.Popen(
@@ -403,14 +396,14 @@ def test_the_lock_is_not_held_by_processes_forked_from_its_holder(
         assert holder.stdout is not None
         child = int(holder.stdout.readline())
         refused = pytest.raises(LockError, match=f"held by pid {holder.pid}\\)")
-        with refused, period_lock(out, Dirs.under(tmp_path)):
+        with refused, period_lock(out, ProjectPaths.under(tmp_path)):
             pass
         holder.kill()
         holder.wait()
         assert psutil.pid_exists(child)  # the child still has the lock file open
-        with period_lock(out, Dirs.under(tmp_path)):
+        with period_lock(out, ProjectPaths.under(tmp_path)) as held:
             pass
-        assert f"taking over the lock of pid {holder.pid}" in capsys.readouterr().err
+        assert f"taking over the lock of pid {holder.pid}" in held.taken_over
     finally:
         if holder.poll() is None:
             holder.kill()

@@ -13,8 +13,7 @@ import pandas as pd
 import pytest
 
 from helpers.figures import FIGURE_COLUMNS, read_figures
-from helpers.paths import PROJ_ROOT
-from helpers.pipeline.params import Dirs
+from helpers.paths import DEFAULT, PROJ_ROOT
 from kit_dev.golden import (
     FAMILIES,
     GOLDEN,
@@ -92,7 +91,7 @@ def test_committed_golden_notebooks_are_exactly_the_set() -> None:
 
 
 def test_golden_jobs_are_the_runners_jobs(tmp_path: Path) -> None:
-    jobs = golden_jobs(Dirs(), tmp_path)
+    jobs = golden_jobs(DEFAULT, tmp_path)
     assert sorted(GoldenReport(j.period, j.family, j.org_code) for j in jobs) == list(GOLDEN)
     first = next(j for j in jobs if GoldenReport(j.period, j.family, j.org_code) == GOLDEN[0])
     assert first.output_dir == tmp_path / first.period / first.family
@@ -107,7 +106,7 @@ def test_golden_jobs_are_the_runners_jobs(tmp_path: Path) -> None:
 
 def test_golden_jobs_refuse_an_organisation_the_family_cannot_report_on(tmp_path: Path) -> None:
     with pytest.raises(GoldenError, match="RF4"):
-        golden_jobs(Dirs(), tmp_path, [GoldenReport("2011-12-Q1", "pct_support_needs", "RF4")])
+        golden_jobs(DEFAULT, tmp_path, [GoldenReport("2011-12-Q1", "pct_support_needs", "RF4")])
 
 
 # --- the committed golden notebooks -------------------------------------------------------

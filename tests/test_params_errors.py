@@ -12,13 +12,9 @@ import yaml
 from kit_project import make_project
 
 from helpers.errors import ParameterError, ValidationError
-from helpers.pipeline.params import (
-    MAX_PARAMS_BYTES,
-    MAX_PROBLEMS,
-    MAX_YAML_DEPTH,
-    Dirs,
-    load_params,
-)
+from helpers.paths import ProjectPaths
+from helpers.pipeline.params import MAX_PROBLEMS, load_params
+from helpers.pipeline.params_yaml import MAX_PARAMS_BYTES, MAX_YAML_DEPTH
 
 PERIOD = "2011-12-Q1"
 SHOWN = f"params/{PERIOD}.yaml"
@@ -37,7 +33,7 @@ def _refusal(project: Path, change: Callable[[dict[str, Any]], None], name: str 
     path.parent.mkdir(exist_ok=True)
     path.write_text(yaml.safe_dump(spec), encoding="utf-8")
     with pytest.raises(ParameterError) as caught:
-        load_params(path, Dirs.under(project))
+        load_params(path, ProjectPaths.under(project))
     return str(caught.value)
 
 
@@ -46,7 +42,7 @@ def _options(family: str, **options: object) -> Callable[[dict[str, Any]], None]
 
 
 def test_the_unedited_params_file_loads(project: Path) -> None:
-    params = load_params(project / "params" / f"{PERIOD}.yaml", Dirs.under(project))
+    params = load_params(project / "params" / f"{PERIOD}.yaml", ProjectPaths.under(project))
     assert params.families["provider_shortfall"].options == {"threshold_pct": 1.0}
 
 
@@ -121,7 +117,7 @@ def test_a_reference_code_that_could_reach_a_path_is_refused(tmp_path: Path) -> 
     orgs = root / "data" / "reference" / "organisations.csv"
     orgs.write_text(orgs.read_text(encoding="utf-8").replace("\nRAL,", "\n../../x,"), "utf-8")
     with pytest.raises(ValidationError) as caught:
-        load_params(root / "params" / f"{PERIOD}.yaml", Dirs.under(root))
+        load_params(root / "params" / f"{PERIOD}.yaml", ProjectPaths.under(root))
     assert str(caught.value).splitlines()[1] == (
         "  - data/reference/organisations.csv, row 53, column org_code: '../../x' is not an "
         "organisation code (expected capital letters and digits only, e.g. Q36, RF4 or 5C9)"
@@ -133,7 +129,7 @@ def test_a_yaml_syntax_error_is_one_line_with_its_place(project: Path) -> None:
     path.parent.mkdir(exist_ok=True)
     path.write_text(f"period: {PERIOD}\nfamilies: {{a: [1, 2}}\n", encoding="utf-8")
     with pytest.raises(ParameterError) as caught:
-        load_params(path, Dirs.under(project))
+        load_params(path, ProjectPaths.under(project))
     assert str(caught.value) == (
         f"params/changed/{PERIOD}.yaml, line 2, column 20: not valid YAML: expected ',' or ']', "
         "but got '}' (while parsing a flow sequence at line 2, column 15)"
@@ -145,7 +141,7 @@ def test_a_duplicate_key_is_refused_with_its_place(project: Path) -> None:
     path.parent.mkdir(exist_ok=True)
     path.write_text(f"period: {PERIOD}\nperiod: {PERIOD}\nfamilies: {{}}\n", encoding="utf-8")
     with pytest.raises(ParameterError) as caught:
-        load_params(path, Dirs.under(project))
+        load_params(path, ProjectPaths.under(project))
     assert str(caught.value) == (
         f"params/changed/{PERIOD}.yaml, line 2, column 1: not valid YAML: duplicate key 'period'"
     )
@@ -171,7 +167,7 @@ def alias_bomb(levels: int) -> str:
 def test_an_alias_bomb_is_refused_at_its_first_anchor_before_anything_is_built(
     project: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from helpers.pipeline.params import _Loader
+    from helpers.pipeline.params_yaml import _Loader
 
     built: list[str] = []
 
@@ -182,7 +178,7 @@ def test_an_alias_bomb_is_refused_at_its_first_anchor_before_anything_is_built(
     monkeypatch.setattr(_Loader, "construct_document", spy)
     path = _write(project, alias_bomb(9))  # 9**9 strings, gigabytes once expanded
     with pytest.raises(ParameterError) as caught:
-        load_params(path, Dirs.under(project))
+        load_params(path, ProjectPaths.under(project))
     assert built == []
     assert str(caught.value) == (
         f"params/changed/{PERIOD}.yaml, line 2, column 5: YAML anchors (&a0) and aliases (*a0) "
@@ -213,7 +209,7 @@ def test_aliases_anchors_and_merge_keys_are_one_line_with_their_place(
     project: Path, text: str, line: str
 ) -> None:
     with pytest.raises(ParameterError) as caught:
-        load_params(_write(project, f"period: {PERIOD}\n{text}"), Dirs.under(project))
+        load_params(_write(project, f"period: {PERIOD}\n{text}"), ProjectPaths.under(project))
     message = str(caught.value)
     assert len(message.splitlines()) == 1, message
     assert message.startswith(f"params/changed/{PERIOD}.yaml, {line}"), message
@@ -226,12 +222,12 @@ def test_a_params_file_over_1_mib_is_refused_unparsed(
     padded = good + "#" + "x" * (MAX_PARAMS_BYTES - len(good.encode()) - 2) + "\n"
     path = _write(project, padded)
     assert path.stat().st_size == MAX_PARAMS_BYTES
-    load_params(path, Dirs.under(project))  # the limit itself is allowed
+    load_params(path, ProjectPaths.under(project))  # the limit itself is allowed
     path.write_text(padded + "\n", encoding="utf-8")
     parsed: list[object] = []
     monkeypatch.setattr(yaml, "load", lambda *args, **kwargs: parsed.append(1))
     with pytest.raises(ParameterError) as caught:
-        load_params(path, Dirs.under(project))
+        load_params(path, ProjectPaths.under(project))
     assert str(caught.value) == (
         f"params/changed/{PERIOD}.yaml: larger than 1,048,576 bytes (1 MiB), the most a params "
         "file may be (a params file is a few dozen lines)"
@@ -268,7 +264,7 @@ def test_yaml_beyond_what_a_params_file_needs_is_one_line_with_its_place(
     project: Path, text: str, line: str
 ) -> None:
     with pytest.raises(ParameterError) as caught:
-        load_params(_write(project, f"period: {PERIOD}\n{text}"), Dirs.under(project))
+        load_params(_write(project, f"period: {PERIOD}\n{text}"), ProjectPaths.under(project))
     message = str(caught.value)
     assert len(message.splitlines()) == 1, message[:500]
     assert message.startswith(f"params/changed/{PERIOD}.yaml, {line}"), message[:500]
@@ -280,18 +276,18 @@ def test_nesting_up_to_the_limit_is_left_to_the_schema(project: Path) -> None:
 
     path = _write(project, f"period: {PERIOD}\nfamilies: {families(MAX_YAML_DEPTH)}\n")
     with pytest.raises(ParameterError) as caught:
-        load_params(path, Dirs.under(project))
+        load_params(path, ProjectPaths.under(project))
     assert "families: Input should be a valid dictionary (got [[" in str(caught.value)
     path = _write(project, f"period: {PERIOD}\nfamilies: {families(MAX_YAML_DEPTH + 1)}\n")
     with pytest.raises(ParameterError, match="nested more than 10 deep"):
-        load_params(path, Dirs.under(project))
+        load_params(path, ProjectPaths.under(project))
 
 
 def test_a_params_file_that_is_not_utf8_names_the_line(project: Path) -> None:
     path = _write(project, "")
     path.write_bytes(f"period: {PERIOD}\nfamilies: {{}}\n# caf\xe9\n".encode("cp1252"))
     with pytest.raises(ParameterError) as caught:
-        load_params(path, Dirs.under(project))
+        load_params(path, ProjectPaths.under(project))
     assert str(caught.value) == (
         f"params/changed/{PERIOD}.yaml, line 3: not UTF-8 text (byte 0xe9); save the params "
         "file as UTF-8"
@@ -358,7 +354,7 @@ def test_a_huge_value_is_quoted_in_at_most_a_line(
 def test_a_duplicate_key_and_an_unknown_tag_are_cut_to_a_line(project: Path) -> None:
     for text in (f"? {BIG}\n: 1\n? {BIG}\n: 2\n", f"families: !{BIG} {{}}\n"):
         with pytest.raises(ParameterError) as caught:
-            load_params(_write(project, f"period: {PERIOD}\n{text}"), Dirs.under(project))
+            load_params(_write(project, f"period: {PERIOD}\n{text}"), ProjectPaths.under(project))
         message = str(caught.value)
         assert len(message) < 300, message[:1000]
         assert re.search(r"\.\.\. \(100,0\d\d characters\)$", message), message

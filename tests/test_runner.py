@@ -24,10 +24,11 @@ import psutil
 import pytest
 from kit_project import add_cell, kit_env, leftovers, make_project, run_kit, tree_hashes
 
-from helpers.pipeline import engine, runner
-from helpers.pipeline.params import Dirs
+from helpers.paths import ProjectPaths
+from helpers.pipeline import engine
+from helpers.pipeline import job as one_job
+from helpers.pipeline.lock import period_lock
 from helpers.pipeline.plan import Job
-from helpers.pipeline.runner import period_lock
 
 PERIOD = "2011-12-Q1"
 SMALL_PARAMS = f"""\
@@ -319,7 +320,7 @@ def test_a_second_run_of_the_same_period_refuses_while_the_first_holds_the_lock(
     root = make_project(tmp_path, periods=(PERIOD,))
     write_params(root)
     before = tree_hashes(root / "outputs")
-    with period_lock(root / "outputs" / PERIOD, Dirs.under(root)):
+    with period_lock(root / "outputs" / PERIOD, ProjectPaths.under(root)):
         proc = run_kit(root, "reports")
         held = tree_hashes(root / "outputs")
     assert proc.returncode == 2
@@ -357,7 +358,7 @@ def test_a_kernel_that_fails_to_start_is_started_once_more(
         return "executed"
 
     monkeypatch.setattr(papermill, "execute_notebook", flaky)
-    assert runner._execute(_job(tmp_path)) == "executed"
+    assert one_job._execute(_job(tmp_path)) == "executed"
     assert len(calls) == 2
 
 
@@ -376,5 +377,5 @@ def test_a_report_that_failed_mid_cell_is_not_rerun(
 
     monkeypatch.setattr(papermill, "execute_notebook", dies_mid_cell)
     with pytest.raises(RuntimeError, match="Kernel died"):
-        runner._execute(_job(tmp_path))
+        one_job._execute(_job(tmp_path))
     assert len(calls) == 1

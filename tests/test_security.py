@@ -27,8 +27,9 @@ from kit_project import make_project, run_kit, tree_hashes
 import helpers
 from helpers.errors import ParameterError
 from helpers.narrative import markdown_safe
+from helpers.paths import ProjectPaths
 from helpers.pipeline.export import period_index, write_outputs_index
-from helpers.pipeline.params import Dirs, load_params
+from helpers.pipeline.params import load_params
 from helpers.pipeline.plan import build_plan
 from helpers.report import display
 
@@ -128,7 +129,7 @@ def test_yaml_is_loaded_safely(tmp_path: Path) -> None:
         ParameterError,
         match=r"params/2011-12-Q1\.yaml, line 2, column 11: not valid YAML: could not determine",
     ):
-        load_params(path, Dirs.under(root))
+        load_params(path, ProjectPaths.under(root))
     assert not marker.exists()
 
 
@@ -166,7 +167,7 @@ def test_yaml_loaders_in_src_are_safe() -> None:
         )
         for call in re.finditer(r"yaml\.load\(", text):
             assert "Loader=_Loader)" in text[call.start() : call.start() + 120], path
-    from helpers.pipeline.params import _Loader
+    from helpers.pipeline.params_yaml import _Loader
 
     assert issubclass(_Loader, yaml.SafeLoader)
 
@@ -215,7 +216,7 @@ def test_index_pages_escape_names(tmp_path: Path) -> None:
     root = make_project(tmp_path, periods=(PERIOD,))
     _set_name(root, "5C9", SCRIPT)
     _params(root, {"pct_support_needs": {"orgs": ["Q36", "5C9"]}})
-    dirs = Dirs.under(root)
+    dirs = ProjectPaths.under(root)
     params = load_params(root / "params" / f"{PERIOD}.yaml", dirs)
     plan = build_plan(params, dirs)
     figs = pd.DataFrame(columns=["period", "notebook", "org_code", "figure", "value", "unit"])

@@ -6,7 +6,7 @@ names the file, the row (header = row 1), the column, the value and what was exp
 
 from __future__ import annotations
 
-import functools
+import dataclasses
 from pathlib import Path
 
 import openpyxl
@@ -15,13 +15,13 @@ import pandas.testing as pdt
 import pytest
 from fixtures_returns import COLUMNS, PERIOD, ReturnsKit
 
-from helpers.data import validate
+from helpers import cli
 from helpers.data.organisations import load_reference
 from helpers.data.periods import Period
-from helpers.data.store import available_periods, load_period
-from helpers.data.validate import validate_command, validate_period
+from helpers.data.store import available_periods
+from helpers.data.validate import validate_period
 from helpers.errors import NoDataError, ValidationError
-from helpers.paths import RAW_DIR
+from helpers.paths import RAW_DIR, ProjectPaths
 
 MONEY = "(expected £m, e.g. -12.9, (12.9) or £1,234.5)"
 
@@ -563,15 +563,19 @@ def test_duplicate_milestone_id(returns_kit: ReturnsKit) -> None:
 
 # --- the command --------------------------------------------------------------------------
 def _point_command_at(monkeypatch: pytest.MonkeyPatch, kit: ReturnsKit) -> None:
-    dirs = {
-        "raw_dir": kit.raw_dir,
-        "processed_dir": kit.processed_dir,
-        "reference_dir": kit.reference_dir,
-    }
-    monkeypatch.setattr(validate, "load_period", functools.partial(load_period, **dirs))
-    monkeypatch.setattr(
-        validate, "available_periods", functools.partial(available_periods, kit.raw_dir)
+    """``nhs-kit`` (in this process) works on the fixture's folders."""
+    paths = dataclasses.replace(
+        ProjectPaths.under(kit.root),
+        raw=kit.raw_dir,
+        processed=kit.processed_dir,
+        reference=kit.reference_dir,
     )
+    monkeypatch.setattr(cli, "DEFAULT", paths)
+
+
+def validate_command(periods: list[str] | None) -> int:
+    """``nhs-kit validate [--period P ...]``: its exit code (output in capsys)."""
+    return cli.main(["validate", *(a for p in periods or [] for a in ("--period", p))])
 
 
 def test_validate_command_ok(
@@ -579,7 +583,7 @@ def test_validate_command_ok(
 ) -> None:
     _point_command_at(monkeypatch, returns_kit)
     returns_kit.write()
-    assert validate_command(None, returns_kit.root / "outputs") == 0
+    assert validate_command(None) == 0
     assert capsys.readouterr().out == ("2011-12-Q1: OK — 54 rows in 5 tables, 4 organisations\n")
     assert (returns_kit.processed_dir / PERIOD / "manifest.json").is_file()
 
@@ -591,7 +595,7 @@ def test_validate_command_lists_problems(
     returns_kit.set("savings", "category", "prod", org_code="RRU")
     returns_kit.write()
     outputs = returns_kit.root / "outputs"
-    assert validate_command([PERIOD], outputs) == 2
+    assert validate_command([PERIOD]) == 2
     out = capsys.readouterr().out.splitlines()
     assert out[0] == "2011-12-Q1: 1 problem(s)"
     assert out[1].startswith("  - savings.csv, row 4, column category: 'prod' is not allowed")
@@ -610,7 +614,7 @@ def test_validate_command_lists_problems(
     ]
     returns_kit.set("savings", "category", "productivity", org_code="RRU")
     returns_kit.write()
-    assert validate_command([PERIOD], outputs) == 0  # put right: the stale list goes
+    assert validate_command([PERIOD]) == 0  # put right: the stale list goes
     assert not (outputs / PERIOD / "validation.csv").exists()
 
 
@@ -618,9 +622,9 @@ def test_validate_command_no_data(
     returns_kit: ReturnsKit, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     _point_command_at(monkeypatch, returns_kit)
-    assert validate_command(None, returns_kit.root / "outputs") == 2
-    assert capsys.readouterr().out.startswith("no period folders under ")
-    assert validate_command(["2011-12-Q2"], returns_kit.root / "outputs") == 2
+    assert validate_command(None) == 2
+    assert capsys.readouterr().err.startswith("error: no period folders under ")
+    assert validate_command(["2011-12-Q2"]) == 2
     assert "does not exist" in capsys.readouterr().out
 
 
@@ -634,7 +638,7 @@ def test_200_000_problems_give_a_short_message_and_a_full_list(
     returns_kit.tables["savings"] += extra
     returns_kit.write()
     outputs = returns_kit.root / "outputs"
-    assert validate_command([PERIOD], outputs) == 2
+    assert validate_command([PERIOD]) == 2
     out = capsys.readouterr().out
     assert len(out) < 4_000, out[:4_000]
     lines = out.splitlines()

@@ -1,12 +1,15 @@
-"""Command line: ``python -m helpers.cli <command>`` (the Makefile's targets call this).
+"""Command line: ``nhs-kit <command>`` (``python -m helpers.cli``; the Makefile's targets).
 
 Usage example::
 
-    python -m helpers.cli validate --period 2011-12-Q1
-    python -m helpers.cli reports --period 2011-12-Q1 --jobs 2
+    nhs-kit validate --period 2011-12-Q1
+    nhs-kit reports --period 2011-12-Q1 --jobs 2
+    nhs-kit new-period --period 2011-12-Q2
 
-Each command lives in the module that does the work; this file only parses arguments and
-turns a :class:`helpers.errors.KitError` into a clear message and a non-zero exit.
+This module only parses arguments, calls the domain functions (which return results and
+never print) and shows what they return: the progress bar, the failures, the summary. A
+:class:`helpers.errors.KitError` becomes one ``error:`` message and its exit code
+(:data:`helpers.errors.EXIT_CODES`).
 """
 
 from __future__ import annotations
@@ -14,38 +17,138 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING
 
-from helpers.errors import KitError
+from helpers.errors import EXIT_BAD_INPUT, EXIT_OK, KitError, ValidationError
+from helpers.paths import DEFAULT
+
+if TYPE_CHECKING:
+    from tqdm import tqdm
+
+    from helpers.pipeline.job import JobResult
+    from helpers.pipeline.runner import RunResult
 
 Command = Callable[[argparse.Namespace], int]
 
 
-def _validate(args: argparse.Namespace) -> int:
-    from helpers.data.validate import validate_command
+def _say(text: str) -> None:
+    print(text, file=sys.stderr, flush=True)
 
-    return int(validate_command(args.period))
+
+# --- validate -----------------------------------------------------------------------------
+
+
+# Each command imports what it needs when it runs (not at start-up): `nhs-kit validate` never
+# loads papermill, and a no-op `nhs-kit reports` stays under a second.
+
+
+def _validate(args: argparse.Namespace) -> int:
+    from helpers.data.validate import check_periods
+
+    status = EXIT_OK
+    for check in check_periods(args.period, DEFAULT):
+        if check.ok:
+            print(check.summary())
+            continue
+        status = EXIT_BAD_INPUT
+        if isinstance(check.error, ValidationError):
+            print(f"{check.period}: {len(check.error.problems):,} problem(s)")
+            print("\n".join(f"  - {line}" for line in check.error.lines()))
+            if check.error.listed_in:
+                print(f"  every problem is listed in {check.error.listed_in}")
+        else:
+            print(check.summary())
+    return status
+
+
+# --- reports ------------------------------------------------------------------------------
+
+
+class TerminalView:
+    """Shows a run as it goes: a line per event, and a progress bar while reports run."""
+
+    def __init__(self) -> None:
+        self.bar: tqdm[object] | None = None
+        self.done = 0
+        self.failed = 0
+        self.skipped = 0
+
+    def notice(self, text: str) -> None:
+        """A line for the user, above the bar if one is showing."""
+        if self.bar is not None:
+            self.bar.write(text, file=sys.stderr)
+        else:
+            _say(text)
+
+    def started(self, to_run: int, skipped: int) -> None:
+        """Show the progress bar (only on a terminal, as tqdm decides)."""
+        from tqdm import tqdm
+
+        self.skipped = skipped
+        self.bar = tqdm(total=to_run, unit="report", desc="reports", file=sys.stderr, disable=None)  # type: ignore[assignment]
+        self._postfix()
+
+    def finished(self, result: JobResult) -> None:
+        """One more report done (or failed, named at once)."""
+        if result.ok:
+            self.done += 1
+        else:
+            self.failed += 1
+            self.notice(f"failed: {result.name}: {result.error}")
+        if self.bar is not None:
+            self._postfix()
+            self.bar.update(1)
+
+    def stopped(self) -> None:
+        """Close the bar."""
+        if self.bar is not None:
+            self.bar.close()
+            self.bar = None
+
+    def _postfix(self) -> None:
+        if self.bar is not None:
+            self.bar.set_postfix(done=self.done, skipped=self.skipped, failed=self.failed)
+
+
+def render_run(result: RunResult) -> int:
+    """Print the end of a run (failures, or that it was stopped); return its exit code."""
+    if result.interrupted:
+        _say("interrupted: pending reports cancelled; no output was left half-written")
+    elif result.failures:
+        lines = [f"{len(result.failures)} report(s) failed:"]
+        for failure in sorted(result.failures, key=lambda r: r.name):
+            lines.append(f"  {failure.name}: {failure.error}")
+            if failure.kept:
+                lines.append(f"    kept: {failure.kept}")
+        _say("\n".join(lines))
+    return result.exit_code
 
 
 def _reports(args: argparse.Namespace) -> int:
-    from helpers.pipeline.runner import reports_command
+    from helpers.pipeline.runner import run_reports
 
-    return int(
-        reports_command(
-            periods=args.period, jobs=args.jobs, force=args.force, scheduler=args.scheduler
-        )
+    result = run_reports(
+        args.period, args.jobs, args.force, args.scheduler, DEFAULT, observer=TerminalView()
     )
+    return render_run(result)
+
+
+# --- new-period ---------------------------------------------------------------------------
 
 
 def _new_period(args: argparse.Namespace) -> int:
-    from helpers.pipeline.params import new_period_command
+    from helpers.pipeline.params import write_new_period
 
-    return int(new_period_command(args.period))
+    new = write_new_period(args.period, DEFAULT)
+    raw = DEFAULT.show(DEFAULT.raw / new.written.stem)
+    print(
+        f"wrote {DEFAULT.show(new.written)} from {DEFAULT.show(new.copied_from)}; check its "
+        f"organisation lists and options, and put the returns in {raw}/"
+    )
+    return EXIT_OK
 
 
-def _golden(args: argparse.Namespace) -> int:
-    from kit_dev.golden import golden_command
-
-    return int(golden_command(jobs=args.jobs, backtest=not args.no_backtest))
+# --- the parser ---------------------------------------------------------------------------
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -67,13 +170,6 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("new-period", help="write params/<period>.yaml from the previous one")
     p.add_argument("--period", required=True)
     p.set_defaults(func=_new_period)
-
-    p = sub.add_parser(
-        "golden", help="regenerate tests/golden/ and tests/backtest/ (review the diff)"
-    )
-    p.add_argument("--jobs", type=int, default=None, help="parallel reports (default: cores)")
-    p.add_argument("--no-backtest", action="store_true", help="golden notebooks only")
-    p.set_defaults(func=_golden)
 
     return parser
 

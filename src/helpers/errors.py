@@ -75,12 +75,6 @@ class ParameterError(KitError):
     """Raised when a report parameter or a params file is invalid."""
 
 
-class ReportError(KitError):
-    """Raised when one or more reports fail to execute."""
-
-    exit_code = EXIT_REPORTS_FAILED
-
-
 class LockError(KitError):
     """Raised when another run of the same period already holds the outputs lock."""
 
@@ -89,3 +83,23 @@ class StorageError(KitError):
     """Raised when the machine cannot store what a run writes (no permission, a full disk)."""
 
     exit_code = EXIT_STORAGE
+
+
+class NotFiniteError(KitError, ValueError):
+    """Raised by a parser when a number is too large to be finite (``1e309`` is infinity)."""
+
+
+class ForkServerError(KitError):
+    """Raised when the fork server cannot be started, reached, or will not fork a kernel."""
+
+
+class ForkRefusedError(ForkServerError):
+    """Raised when the fork server declines a kernel that must be started normally."""
+
+
+class ClusterError(KitError):
+    """Raised when a Dask cluster cannot run the kit's reports (missing, unreachable, unlike)."""
+
+
+class GoldenError(KitError):
+    """Raised when regenerating the golden files fails (a report failed, or the full run did)."""

@@ -2,7 +2,7 @@
 
 Usage example (what ``make golden`` runs)::
 
-    python -m helpers.cli golden            # rewrite tests/golden/ and tests/backtest/
+    python -m kit_dev.golden                # rewrite tests/golden/ and tests/backtest/
     assert_figures_equal(read_figures_csv(run / "figures.csv"),
                          read_figures_csv(backtest_path("2011-12-Q1")))
 
@@ -24,7 +24,7 @@ import os
 import subprocess
 import sys
 import tempfile
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -32,10 +32,11 @@ from typing import Any
 import pandas as pd
 import pandas.testing as pdt
 
-from helpers.errors import KitError
+from helpers.errors import GoldenError, KitError
 from helpers.figures import FIGURE_COLUMNS
 from helpers.files import write_atomic
-from helpers.pipeline.params import Dirs, FamilyRun, PeriodParams, load_params
+from helpers.paths import DEFAULT, ProjectPaths
+from helpers.pipeline.params import FamilyRun, PeriodParams, load_params
 from helpers.pipeline.plan import Job, build_plan
 from helpers.report.registry import FAMILIES
 from kit_dev.project import copy_inputs, kit_env
@@ -46,10 +47,6 @@ BACKTEST_DIR = Path("tests") / "backtest"
 KEPT_PAPERMILL = ("parameters",)
 INJECTED_ID = "injected-parameters"
 #: The project folders a throw-away copy needs for a full run (as tests/kit_project.py copies).
-
-
-class GoldenError(KitError):
-    """Regenerating the golden files failed (a report failed, or the full run did)."""
 
 
 @dataclass(frozen=True, order=True)
@@ -88,18 +85,20 @@ GOLDEN: tuple[GoldenReport, ...] = tuple(
 
 def golden_path(report: GoldenReport, root: Path | None = None) -> Path:
     """Where ``report``'s golden notebook lives."""
-    return (root or Dirs().root) / GOLDEN_DIR / report.relpath
+    return (root or DEFAULT.root) / GOLDEN_DIR / report.relpath
 
 
 def backtest_path(period: str, root: Path | None = None) -> Path:
     """The committed ground truth of ``period``'s figures.csv."""
-    return (root or Dirs().root) / BACKTEST_DIR / f"{period}.figures.csv"
+    return (root or DEFAULT.root) / BACKTEST_DIR / f"{period}.figures.csv"
 
 
 # --- the jobs -------------------------------------------------------------------------------
 
 
-def golden_params(params: PeriodParams, wanted: Iterable[GoldenReport], dirs: Dirs) -> PeriodParams:
+def golden_params(
+    params: PeriodParams, wanted: Iterable[GoldenReport], dirs: ProjectPaths
+) -> PeriodParams:
     """``params`` narrowed to the wanted reports (same options; the runner's own plan).
 
     A family the params file leaves out (cluster_milestone_slippage in 2010-11) runs with the
@@ -117,7 +116,9 @@ def golden_params(params: PeriodParams, wanted: Iterable[GoldenReport], dirs: Di
     return dataclasses.replace(params, families=families)
 
 
-def golden_jobs(dirs: Dirs, scratch: Path, reports: Iterable[GoldenReport] = GOLDEN) -> list[Job]:
+def golden_jobs(
+    dirs: ProjectPaths, scratch: Path, reports: Iterable[GoldenReport] = GOLDEN
+) -> list[Job]:
     """The runner's jobs for ``reports``, writing their outputs under ``scratch``."""
     from helpers.data.organisations import load_reference
     from helpers.data.periods import Period
@@ -185,12 +186,13 @@ def notebook_text(nb: Mapping[str, Any]) -> str:
     return text + "\n"
 
 
-def _run_golden(dirs: Dirs, scratch: Path, workers: int) -> dict[Path, str]:
+def _run_golden(dirs: ProjectPaths, scratch: Path, workers: int) -> dict[Path, str]:
     """Execute every golden report; normalised text by golden path (GoldenError if one fails)."""
     import json
 
     from helpers.data.store import build_processed
-    from helpers.pipeline.runner import JobResult, run_jobs
+    from helpers.pipeline.job import JobResult
+    from helpers.pipeline.pool import run_jobs
 
     jobs = golden_jobs(dirs, scratch)
     for period in sorted({j.period for j in jobs}):
@@ -223,7 +225,7 @@ def _run_golden(dirs: Dirs, scratch: Path, workers: int) -> dict[Path, str]:
 
 
 def full_run_figures(
-    periods: Iterable[str], dirs: Dirs, scratch: Path, workers: int
+    periods: Iterable[str], dirs: ProjectPaths, scratch: Path, workers: int
 ) -> dict[str, str]:
     """figures.csv text of a full run of each period in a throw-away copy of the project."""
     root = copy_inputs(scratch / "project", source=dirs.root)
@@ -294,9 +296,20 @@ def assert_figures_equal(actual: pd.DataFrame, expected: pd.DataFrame) -> None:
 # --- the command ----------------------------------------------------------------------------
 
 
-def golden_command(jobs: int | None = None, backtest: bool = True, dirs: Dirs | None = None) -> int:
-    """Regenerate the golden notebooks (and the back-test ground truth); print what changed."""
-    dirs = dirs or Dirs()
+@dataclass(frozen=True)
+class GoldenResult:
+    """What ``make golden`` rewrote: files written (changed) and golden notebooks removed."""
+
+    notebooks: int
+    ground_truths: int
+    changed: list[Path]
+    removed: list[Path]
+
+
+def regenerate(
+    jobs: int | None = None, backtest: bool = True, dirs: ProjectPaths = DEFAULT
+) -> GoldenResult:
+    """Regenerate the golden notebooks (and the back-test ground truth) under ``dirs.root``."""
     workers = jobs or os.cpu_count() or 1
     with tempfile.TemporaryDirectory(prefix="nhs-kit-golden-") as tmp:
         scratch = Path(tmp)
@@ -309,12 +322,33 @@ def golden_command(jobs: int | None = None, backtest: bool = True, dirs: Dirs | 
     stale = [p for p in sorted(golden_root.rglob("*.ipynb")) if p not in texts]
     for path in stale:
         path.unlink()
-    for path in changed:
-        print(f"wrote   {dirs.show(path)}")
-    for path in stale:
-        print(f"removed {dirs.show(path)}")
+    return GoldenResult(len(texts), len(truths), changed, stale)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """``python -m kit_dev.golden [--jobs N] [--no-backtest]``: what ``make golden`` runs."""
+    import argparse
+
+    parser = argparse.ArgumentParser(description="Regenerate tests/golden/ and tests/backtest/.")
+    parser.add_argument("--jobs", type=int, default=None, help="parallel reports (default: cores)")
+    parser.add_argument("--no-backtest", action="store_true", help="golden notebooks only")
+    args = parser.parse_args(argv)
+    try:
+        result = regenerate(args.jobs, not args.no_backtest)
+    except KitError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return exc.exit_code
+    for path in result.changed:
+        print(f"wrote   {DEFAULT.show(path)}")
+    for path in result.removed:
+        print(f"removed {DEFAULT.show(path)}")
     print(
-        f"{len(texts)} golden notebooks, {len(truths)} ground-truth files: {len(changed)} "
-        f"changed, {len(stale)} removed. Review `git diff tests/golden tests/backtest`."
+        f"{result.notebooks} golden notebooks, {result.ground_truths} ground-truth files: "
+        f"{len(result.changed)} changed, {len(result.removed)} removed. "
+        "Review `git diff tests/golden tests/backtest`."
     )
     return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -32,7 +32,7 @@ from openpyxl.utils import get_column_letter
 from openpyxl.utils.datetime import from_excel
 
 from helpers.data.schemas import SPECS, TABLES, date_columns
-from helpers.errors import NoDataError
+from helpers.errors import NoDataError, NotFiniteError
 from helpers.messages import quoted
 from helpers.problems import Problem
 
@@ -43,10 +43,6 @@ EXCEL_DIGITS = 15
 _DATA_SUFFIXES = (".csv", ".xlsx", ".xlsm", ".xls", ".ods")
 #: How far down a sheet a header row below title rows is looked for.
 _HEADER_SEARCH_ROWS = 10
-
-
-class NotFiniteError(ValueError):
-    """Raised by a parser when a number is too large to be finite (``1e309`` is infinity)."""
 
 
 _MONEY = re.compile(

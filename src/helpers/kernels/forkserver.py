@@ -36,7 +36,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from helpers.errors import KitError
+from helpers.errors import ForkRefusedError, ForkServerError
 
 ENV_VAR = "NHS_KIT_FORK_SERVER"
 #: Set to 0 to start every kernel from scratch instead of forking it from a warm server.
@@ -76,15 +76,7 @@ _PARENT_ENV = ("JPY_PARENT_PID", "JPY_INTERRUPT_EVENT")
 _MAX_MESSAGE = 1 << 20
 _POLL_SECONDS = 0.2
 
-log = logging.getLogger("helpers.kernels.forkserver")
-
-
-class ForkServerError(KitError):
-    """Raised when the fork server cannot be started, reached, or will not fork a kernel."""
-
-
-class ForkRefusedError(ForkServerError):
-    """Raised when the fork server declines a kernel that must be started normally."""
+log = logging.getLogger(__name__)
 
 
 # --- client side (used by helpers.kernels.provisioner) --------------------------------------
@@ -470,7 +462,7 @@ def _exit_on_signal(signum: int, _frame: object) -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run a fork server: ``python -m helpers.kernels.forkserver --socket PATH [--parent-pid N]``."""
+    """A fork server: ``python -m helpers.kernels.forkserver --socket PATH [--parent-pid N]``."""
     import argparse
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)

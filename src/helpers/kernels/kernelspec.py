@@ -7,9 +7,9 @@ Usage example (what ``make venv`` runs)::
 
 Compared with ``ipykernel install --sys-prefix --name nhs-kit`` the spec differs only in
 ``metadata.kernel_provisioner`` (``nhs-kit-fork``:
-:class:`helpers.kernels.provisioner.ForkProvisioner`, registered as an entry point), ``env`` (one OpenBLAS thread) and an argv without
-``-Xfrozen_modules=off`` (a forked kernel runs in the fork server's interpreter, which is
-started without it).
+:class:`helpers.kernels.provisioner.ForkProvisioner`, registered as an entry point), ``env``
+(one OpenBLAS thread) and an argv without ``-Xfrozen_modules=off`` (a forked kernel runs in
+the fork server's interpreter, which is started without it).
 """
 
 from __future__ import annotations

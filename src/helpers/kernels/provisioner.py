@@ -27,13 +27,8 @@ from typing import Any
 from jupyter_client.connect import KernelConnectionInfo
 from jupyter_client.provisioning.local_provisioner import LocalProvisioner
 
-from helpers.kernels.forkserver import (
-    ENV_VAR,
-    ForkRefusedError,
-    ForkServerError,
-    exit_status,
-    fork_kernel,
-)
+from helpers.errors import ForkRefusedError, ForkServerError
+from helpers.kernels.forkserver import ENV_VAR, exit_status, fork_kernel
 
 #: Exit code reported when a forked kernel has exited but the server that knew its code is gone.
 UNKNOWN_EXIT = 1

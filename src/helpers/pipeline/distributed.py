@@ -5,10 +5,10 @@ Usage example::
     run_jobs_dask(plan.to_run, "tcp://10.0.0.5:8786", on_result=print)
     # or: make reports PERIOD=2011-12-Q1 SCHEDULER=tcp://10.0.0.5:8786
 
-The contract is :func:`helpers.pipeline.runner.run_jobs`'s: every job runs through the same
-:func:`helpers.pipeline.runner.run_job` (``client.map(run_job, jobs, pure=False)``), and ``on_result``
-gets one :class:`~helpers.pipeline.runner.JobResult` per job as each finishes, so skips, the progress
-bar, the logs, figures.csv and the manifest are the runner's, unchanged.
+The contract is :func:`helpers.pipeline.pool.run_jobs`'s: every job runs through the same
+:func:`helpers.pipeline.job.run_job` (``client.map(run_job, jobs, pure=False)``), and
+``on_result`` gets one :class:`~helpers.pipeline.job.JobResult` per job as each finishes, so
+skips, the progress bar, the logs, figures.csv and the manifest are the runner's, unchanged.
 
 What a cluster must offer, checked before any report is sent: at least one worker, and on
 every worker the same project root (shared storage at the same path), the same helper code
@@ -31,21 +31,17 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from helpers.errors import KitError, StorageError
+from helpers.errors import ClusterError, StorageError
+from helpers.pipeline.job import JobResult, run_job
 from helpers.pipeline.plan import Job, code_hash
-from helpers.pipeline.runner import JobResult, run_job
 
-log = logging.getLogger("helpers.pipeline.distributed")
+log = logging.getLogger(__name__)
 #: Seconds to wait for the scheduler to answer, and for a first worker to join it.
 CONNECT_TIMEOUT = 20.0
 WORKER_TIMEOUT = 60.0
 #: Times the scheduler reschedules a report whose worker died (then it is reported failed).
 ALLOWED_FAILURES = 1
 INSTALL_HINT = "pip install '.[distributed]'"
-
-
-class ClusterError(KitError):
-    """Raised when a Dask cluster cannot run the kit's reports (missing, unreachable, unlike)."""
 
 
 def require_distributed() -> None:
@@ -166,7 +162,7 @@ def tidy_dead_attempt(job: Job) -> None:
     """
     import nbformat
 
-    from helpers.pipeline.runner import temp_paths
+    from helpers.pipeline.job import temp_paths
 
     tmp_nb, tmp_html = temp_paths(job)
     tmp_html.unlink(missing_ok=True)

@@ -31,7 +31,8 @@ from helpers.data.organisations import load_reference
 from helpers.data.periods import Period
 from helpers.data.returns import period_files
 from helpers.files import write_atomic
-from helpers.pipeline.params import Dirs, PeriodParams
+from helpers.paths import ProjectPaths
+from helpers.pipeline.params import PeriodParams
 from helpers.pipeline.plan import Job, Plan, file_sha256, is_up_to_date, read_stamp
 
 VERSIONED = (
@@ -123,7 +124,7 @@ def git_state(root: Path) -> dict[str, Any]:
     return {"commit": commit, "dirty": None if status is None else bool(status)}
 
 
-def input_hashes(params: PeriodParams, dirs: Dirs) -> dict[str, dict[str, str]]:
+def input_hashes(params: PeriodParams, dirs: ProjectPaths) -> dict[str, dict[str, str]]:
     """sha256 of the period's raw returns, the reference data, the notebooks and params file."""
     folder = params.raw_dir / str(params.period)
     return {
@@ -134,7 +135,7 @@ def input_hashes(params: PeriodParams, dirs: Dirs) -> dict[str, dict[str, str]]:
     }
 
 
-def provenance(params: PeriodParams, dirs: Dirs) -> dict[str, Any]:
+def provenance(params: PeriodParams, dirs: ProjectPaths) -> dict[str, Any]:
     """What every report of the period records in its metadata (``metadata.nhs_kit``)."""
     inputs = input_hashes(params, dirs)
     return {
@@ -302,7 +303,7 @@ def write_outputs_index(outputs_dir: Path) -> bool:
 
 
 def manifest(
-    plan: Plan, dirs: Dirs, failed: set[str], started: str, finished: str
+    plan: Plan, dirs: ProjectPaths, failed: set[str], started: str, finished: str
 ) -> dict[str, Any]:
     """The run manifest: parameters, status and times of every report, input hashes, versions."""
     good = {j.name for j in good_jobs(plan)}
@@ -334,7 +335,7 @@ def manifest(
     }
 
 
-def exports_current(plan: Plan, dirs: Dirs) -> bool:
+def exports_current(plan: Plan, dirs: ProjectPaths) -> bool:
     """Whether the period's pages already describe exactly these good reports (no rewrite)."""
     pages = [plan.output_dir / n for n in ("figures.csv", "index.html")] + [
         dirs.outputs / "index.html"
@@ -356,7 +357,7 @@ def exports_current(plan: Plan, dirs: Dirs) -> bool:
 
 
 def export_period(
-    plan: Plan, dirs: Dirs, failed: set[str], started: str, finished: str | None = None
+    plan: Plan, dirs: ProjectPaths, failed: set[str], started: str, finished: str | None = None
 ) -> None:
     """Write the period's figures.csv, index.html and manifest.json (and outputs/index.html)."""
     figs = collect_figures(good_jobs(plan))

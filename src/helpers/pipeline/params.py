@@ -4,7 +4,7 @@ Usage example::
 
     params = load_params(PARAMS_DIR / "2011-12-Q1.yaml")
     params.families["provider_shortfall"].orgs      # ['Q36', 'RAL', 'RAN', ...]
-    new_period_command("2011-12-Q2")                # params/2011-12-Q2.yaml from 2011-12-Q1
+    write_new_period("2011-12-Q2")                  # params/2011-12-Q2.yaml from 2011-12-Q1
 
 A params file is checked in full before any kernel starts: against its schema (pydantic,
 unknown keys and wrong types refused), against each notebook's ``parameters`` cell (via
@@ -12,24 +12,20 @@ unknown keys and wrong types refused), against each notebook's ``parameters`` ce
 period) and against the data folder (the period's returns exist). Every problem names the
 file and the key, e.g. ``params/2011-12-Q1.yaml: families.pct_support_needs.orgs[2]: ...``.
 
-The YAML itself is bounded before any value is built: a file over :data:`MAX_PARAMS_BYTES`
-(1 MiB) is refused unread, and anchors, aliases, merge keys, nesting deeper than ten and
-overlong integers as the file is composed (one line with the line and column). Messages
-quote values through :func:`helpers.messages.quoted`, so none shows more than about a line.
+The YAML itself is read within bounds (:mod:`~helpers.pipeline.params_yaml`: no aliases, at
+most 1 MiB) and the notebooks' parameters cells are inspected once per notebook version
+(:mod:`~helpers.pipeline.notebook_parameters`). Messages quote values through
+:func:`helpers.messages.quoted`, so none shows more than about a line, and a refusal lists at
+most :data:`MAX_PROBLEMS` problems.
 """
 
 from __future__ import annotations
 
-import hashlib
-import json
-import os
 import re
 from dataclasses import dataclass, field
-from functools import cache
 from pathlib import Path
 from typing import Any, Literal
 
-import yaml
 from pydantic import (
     BaseModel,
     ConfigDict,
@@ -45,21 +41,18 @@ from pydantic import ValidationError as SchemaError
 from helpers.data.organisations import Reference, load_reference
 from helpers.data.periods import Period
 from helpers.errors import KitError, ParameterError
-from helpers.messages import QUOTE_LIMIT, quoted
-from helpers.paths import (
-    NOTEBOOKS_DIR,
-    OUTPUTS_DIR,
-    PARAMS_DIR,
-    PROCESSED_DIR,
-    PROJ_ROOT,
-    RAW_DIR,
-    REFERENCE_DIR,
+from helpers.files import storage_faults
+from helpers.messages import quoted
+from helpers.paths import DEFAULT, ProjectPaths
+from helpers.pipeline.notebook_parameters import (
+    NotebookParameter,
+    notebook_parameters,
+    remember_parameters,
 )
-from helpers.report.family import Family
+from helpers.pipeline.params_yaml import read_yaml, shown_key
+from helpers.report.family import KIT_PARAMETERS, Family
 from helpers.report.registry import FAMILIES
 
-#: Parameters the kit sets for every report; a params file may not set them as options.
-KIT_PARAMETERS = ("period", "org_code", "returns_dir")
 #: Seconds one cell may run before its report fails (a params file may set ``cell_timeout``).
 DEFAULT_CELL_TIMEOUT = 600
 ParamValue = StrictBool | StrictInt | StrictFloat | StrictStr
@@ -69,49 +62,7 @@ ORGS_EXPECTED = "expected 'all' or a list of organisation codes, e.g. [Q36, RF4]
 ORG_CODE = re.compile(r"[A-Z0-9]{1,10}")
 ORG_CODE_EXPECTED = "expected capital letters and digits only, e.g. Q36, RF4 or 5C9"
 #: The largest params file the kit reads, 1 MiB (a real one is under 2 KiB); larger is refused
-#: before it is parsed.
-MAX_PARAMS_BYTES = 1 << 20
-#: How deep a params file may nest lists and mappings (a real one goes four deep).
-MAX_YAML_DEPTH = 10
-#: The most characters a YAML integer may have (Python refuses 4,300 digits, and YAML's
-#: ``1:2:3`` base-60 integers take time for every digit).
-MAX_INT_CHARS = 100
-#: The most problems one refusal lists; a file with more ends "... and N more problems".
 MAX_PROBLEMS = 20
-
-
-@dataclass(frozen=True)
-class Dirs:
-    """The project's folders (one root; tests pass a temporary project instead)."""
-
-    root: Path = PROJ_ROOT
-    params: Path = PARAMS_DIR
-    notebooks: Path = NOTEBOOKS_DIR
-    outputs: Path = OUTPUTS_DIR
-    raw: Path = RAW_DIR
-    processed: Path = PROCESSED_DIR
-    reference: Path = REFERENCE_DIR
-
-    @classmethod
-    def under(cls, root: Path) -> Dirs:
-        """The standard layout under another project root."""
-        data = root / "data"
-        return cls(
-            root,
-            root / "params",
-            root / "notebooks",
-            root / "outputs",
-            data / "raw",
-            data / "processed",
-            data / "reference",
-        )
-
-    def show(self, path: Path) -> str:
-        """``path`` relative to the project root when inside it (for messages)."""
-        try:
-            return path.resolve().relative_to(self.root.resolve()).as_posix()
-        except ValueError:
-            return str(path)
 
 
 # --- the schema ---------------------------------------------------------------------------
@@ -168,214 +119,7 @@ class PeriodParams:
     cell_timeout: int = DEFAULT_CELL_TIMEOUT  # seconds a cell may run before its report fails
 
 
-# --- YAML -----------------------------------------------------------------------------------
-
-
-class _NotAllowed(yaml.composer.ComposerError):
-    """Raised by the loader for YAML that is valid but has no place in a params file."""
-
-    def __init__(self, problem: str, mark: Any) -> None:  # a Python or a libyaml Mark
-        super().__init__(None, None, problem, mark)
-
-
-_MERGE_TAG = "tag:yaml.org,2002:merge"
-_INT_TAG = "tag:yaml.org,2002:int"
-
-
-def _anchor_problem(anchor: str, alias: bool) -> str:
-    """The one-line refusal of an anchor or alias, naming it (at most 20 characters of it)."""
-    name = anchor if len(anchor) <= 20 else anchor[:20] + "..."
-    kinds = [f"aliases (*{name})", f"anchors (&{name})"]
-    first, second = kinds if alias else kinds[::-1]
-    return (
-        f"YAML {first} and {second} are not allowed in a params file (write the value out in full)"
-    )
-
-
-class _Loader(yaml.SafeLoader):
-    """A safe loader that keeps dates as text and refuses duplicate keys, anchors and aliases.
-
-    Anchors, aliases and merge keys (``<<``) are refused as the file is composed, before any
-    value is built, so an alias bomb (nine levels of ``&a [*a, *a, ...]``, gigabytes once
-    expanded) stops at its first anchor. A params file never needs them, nor nesting deeper
-    than :data:`MAX_YAML_DEPTH` or integers longer than :data:`MAX_INT_CHARS`, refused too.
-    """
-
-    _depth = 0  # lists and mappings open around the node being composed
-
-    def compose_node(self, parent: yaml.Node | None, index: int) -> yaml.Node | None:
-        event = self.peek_event()  # type: ignore[no-untyped-call]  # untyped in types-PyYAML
-        anchor = getattr(event, "anchor", None)
-        if anchor is not None:
-            alias = isinstance(event, yaml.AliasEvent)
-            raise _NotAllowed(_anchor_problem(anchor, alias), event.start_mark)
-        nested = isinstance(event, yaml.CollectionStartEvent)
-        if nested and self._depth >= MAX_YAML_DEPTH:
-            raise _NotAllowed(
-                f"lists and mappings nested more than {MAX_YAML_DEPTH} deep are not allowed in "
-                "a params file (it needs four)",
-                event.start_mark,
-            )
-        self._depth += nested
-        node = super().compose_node(parent, index)
-        self._depth -= nested
-        if node is not None and node.tag == _MERGE_TAG:
-            raise _NotAllowed(
-                "YAML merge keys (<<) are not allowed in a params file (write the keys out in "
-                "full)",
-                node.start_mark,
-            )
-        if node is not None and node.tag == _INT_TAG and len(node.value) > MAX_INT_CHARS:
-            raise _NotAllowed(
-                f"an integer of {len(node.value):,} characters is not allowed in a params file "
-                f"(at most {MAX_INT_CHARS})",
-                node.start_mark,
-            )
-        return node
-
-    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
-        seen: set[Any] = set()
-        for key_node, _ in node.value:
-            key = self.construct_object(key_node, deep=deep)
-            if key in seen:
-                raise yaml.constructor.ConstructorError(
-                    None, None, f"duplicate key {quoted(key)}", key_node.start_mark
-                )
-            seen.add(key)
-        return super().construct_mapping(node, deep=deep)
-
-
-_Loader.yaml_implicit_resolvers = {
-    first: [(tag, rx) for tag, rx in resolvers if tag != "tag:yaml.org,2002:timestamp"]
-    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
-}
-
-
-def _shown_key(key: object) -> str:
-    """A key as messages show it: as written when short and printable, else quoted and cut."""
-    if isinstance(key, str) and len(key) <= QUOTE_LIMIT and key.isprintable():
-        return key
-    return quoted(key)
-
-
-def _cut(text: str, limit: int = 2 * QUOTE_LIMIT) -> str:
-    """PyYAML's own words, which can quote a whole tag or token, cut to about a line."""
-    return text if len(text) <= limit else f"{text[:limit]}... ({len(text):,} characters)"
-
-
-def _yaml_problem(exc: yaml.MarkedYAMLError) -> str:
-    """``, line 27, column 38: not valid YAML: expected ',' or ']', but got '}' (while ...)``."""
-    mark = exc.problem_mark or exc.context_mark
-    where = f", line {mark.line + 1}, column {mark.column + 1}" if mark else ""
-    context = ""
-    if exc.context:
-        at = exc.context_mark
-        started = f" at line {at.line + 1}, column {at.column + 1}" if at else ""
-        context = f" ({_cut(exc.context)}{started})"
-    if isinstance(exc, _NotAllowed):
-        return f"{where}: {exc.problem}"
-    return f"{where}: not valid YAML: {_cut(exc.problem or exc.context or '')}{context}"
-
-
-def _read_text(path: Path, shown: str) -> str:
-    """The file as UTF-8 text, refused unparsed if over :data:`MAX_PARAMS_BYTES` (1 MiB)."""
-    try:
-        with path.open("rb") as fh:
-            raw = fh.read(MAX_PARAMS_BYTES + 1)  # never more, whatever the file
-    except FileNotFoundError:
-        raise ParameterError(f"{shown}: no such params file") from None
-    except OSError as exc:
-        raise ParameterError(f"{shown}: cannot read the params file ({exc.strerror})") from None
-    if len(raw) > MAX_PARAMS_BYTES:
-        raise ParameterError(
-            f"{shown}: larger than {MAX_PARAMS_BYTES:,} bytes (1 MiB), the most a params file "
-            "may be (a params file is a few dozen lines)"
-        )
-    try:
-        return raw.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        line = raw.count(b"\n", 0, exc.start) + 1
-        raise ParameterError(
-            f"{shown}, line {line}: not UTF-8 text (byte {raw[exc.start]:#04x}); save the "
-            "params file as UTF-8"
-        ) from None
-
-
-def read_yaml(path: Path, shown: str) -> dict[str, Any]:
-    """The file's top-level mapping (dates stay text); ParameterError naming the file.
-
-    A file over :data:`MAX_PARAMS_BYTES` (1 MiB) is refused before it is parsed, and anything
-    :class:`_Loader` refuses (anchors, aliases, ...) before any value is built.
-    """
-    text = _read_text(path, shown)
-    try:
-        data = yaml.load(text, Loader=_Loader)
-    except yaml.reader.ReaderError as exc:
-        line = text.count("\n", 0, exc.position) + 1
-        char = f"#x{exc.character:04x}" if isinstance(exc.character, int) else "a character"
-        raise ParameterError(
-            f"{shown}, line {line}: not valid YAML: unacceptable character {char} ({exc.reason})"
-        ) from None
-    except yaml.MarkedYAMLError as exc:
-        raise ParameterError(f"{shown}{_yaml_problem(exc)}") from None
-    except yaml.YAMLError as exc:
-        raise ParameterError(f"{shown}: not valid YAML: {_cut(str(exc))}") from None
-    if not isinstance(data, dict):
-        raise ParameterError(f"{shown}: expected keys period, returns_dir and families")
-    return data
-
-
-# --- notebooks' parameters ------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class NotebookParameter:
-    """A parameter declared in a notebook's ``parameters`` cell."""
-
-    name: str
-    type_name: str  # "str", "float", "int", "bool" or "None" (unknown)
-
-
-def notebook_parameters(notebook: Path, cache_dir: Path | None = None) -> list[NotebookParameter]:
-    """The notebook's declared parameters, in cell order, as papermill inspects them.
-
-    An answer kept by :func:`remember_parameters` in ``cache_dir`` (under the notebook's
-    SHA-256) is used instead, so a run that finds every report up to date never imports
-    papermill (about 1.5 s of start-up).
-    """
-    digest = hashlib.sha256(notebook.read_bytes()).hexdigest()
-    cached = _cache_entry(digest, cache_dir)
-    if cached is not None and cached.is_file():
-        try:
-            return [NotebookParameter(n, t) for n, t in json.loads(cached.read_text("utf-8"))]
-        except (ValueError, TypeError):
-            pass  # a damaged cache entry: inspect again
-    return _inspect(notebook.resolve(), digest)
-
-
-def remember_parameters(
-    notebook: Path, found: list[NotebookParameter], cache_dir: Path | None
-) -> None:
-    """Keep a notebook's inspected parameters for the next run (atomically; once valid)."""
-    cached = _cache_entry(hashlib.sha256(notebook.read_bytes()).hexdigest(), cache_dir)
-    if cached is None or cached.is_file():
-        return
-    cached.parent.mkdir(parents=True, exist_ok=True)
-    tmp = cached.with_suffix(f".{os.getpid()}.tmp")
-    tmp.write_text(json.dumps([[p.name, p.type_name] for p in found]), "utf-8")
-    tmp.replace(cached)
-
-
-def _cache_entry(digest: str, cache_dir: Path | None) -> Path | None:
-    return cache_dir / f"{digest}.json" if cache_dir is not None else None
-
-
-@cache
-def _inspect(notebook: Path, digest: str) -> list[NotebookParameter]:
-    import papermill
-
-    found = papermill.inspect_notebook(notebook)
-    return [NotebookParameter(n, str(p["inferred_type_name"])) for n, p in found.items()]
+# --- options against the notebook's parameters ------------------------------------------
 
 
 _TYPES: dict[str, tuple[type, ...]] = {
@@ -406,7 +150,7 @@ def _check_options(spec: FamilySpec, declared: list[NotebookParameter], key: str
         if name not in by_name
     ]
     for name, value in spec.options.items():
-        where = f"{key}.options.{_shown_key(name)}"
+        where = f"{key}.options.{shown_key(name)}"
         if name in KIT_PARAMETERS:
             problems.append(f"{where}: set by the kit for every report, not an option")
         elif name not in by_name:
@@ -452,7 +196,7 @@ def _orgs(spec: FamilySpec, family: Family, period: Period, ref: Reference, key:
     return list(spec.orgs)
 
 
-def returns_folders(returns_dir: str, period: Period, dirs: Dirs) -> tuple[Path, Path]:
+def returns_folders(returns_dir: str, period: Period, dirs: ProjectPaths) -> tuple[Path, Path]:
     """(raw, processed) folders for ``returns_dir`` ("" is the project's own data/raw)."""
     if not returns_dir.strip():
         if not (dirs.raw / str(period)).is_dir():
@@ -463,10 +207,8 @@ def returns_folders(returns_dir: str, period: Period, dirs: Dirs) -> tuple[Path,
                 "returns_dir that holds them)"
             )
         return dirs.raw, dirs.processed
-    from helpers.report.opening import returns_location  # the notebooks' own rule
-
     try:
-        return returns_location(returns_dir, period)
+        return dirs.returns_folders(returns_dir, period)
     except (KitError, OSError):  # OSError: a path the system refuses, e.g. a name too long
         raise ParameterError(
             f"no returns for {period} in {quoted(returns_dir)} (expected a folder that holds "
@@ -494,7 +236,7 @@ def _schema_problems(exc: SchemaError) -> list[str]:
         if "literal['all']" in err["loc"]:
             continue  # the input is a list (checked before): the list's own errors say why
         loc = tuple(p for p in err["loc"] if p not in _UNION_MEMBERS)
-        key = "".join(f"[{p}]" if isinstance(p, int) else f".{_shown_key(p)}" for p in loc)
+        key = "".join(f"[{p}]" if isinstance(p, int) else f".{shown_key(p)}" for p in loc)
         key = key.lstrip(".") or "(top level)"
         got = f" (got {quoted(err['input'])})"
         if err["type"] == "missing":
@@ -508,9 +250,9 @@ def _schema_problems(exc: SchemaError) -> list[str]:
     return out
 
 
-def load_params(path: Path, dirs: Dirs | None = None) -> PeriodParams:
+def load_params(path: Path, dirs: ProjectPaths | None = None) -> PeriodParams:
     """Read and check a params file; ParameterError listing every problem (file and key)."""
-    dirs = dirs or Dirs()
+    dirs = dirs or DEFAULT
     shown = dirs.show(path)
 
     def fail(problems: list[str]) -> ParameterError:
@@ -539,7 +281,7 @@ def load_params(path: Path, dirs: Dirs | None = None) -> PeriodParams:
     declared_by: dict[str, list[NotebookParameter]] = {}
     cache_dir = dirs.processed / ".notebook-parameters"
     for family, fam in spec.families.items():
-        key = f"families.{_shown_key(family)}"
+        key = f"families.{shown_key(family)}"
         notebook = dirs.notebooks / f"{family}.ipynb"
         if family not in FAMILIES or not notebook.is_file():
             known = ", ".join(sorted(p.stem for p in dirs.notebooks.glob("*.ipynb")))
@@ -570,9 +312,9 @@ def load_params(path: Path, dirs: Dirs | None = None) -> PeriodParams:
     )
 
 
-def params_files(dirs: Dirs | None = None) -> list[Path]:
+def params_files(dirs: ProjectPaths | None = None) -> list[Path]:
     """Every ``params/<period>.yaml``, in time order (files not named like a period skipped)."""
-    dirs = dirs or Dirs()
+    dirs = dirs or DEFAULT
     found: list[tuple[Period, Path]] = []
     for path in dirs.params.glob("*.yaml"):
         try:
@@ -585,9 +327,16 @@ def params_files(dirs: Dirs | None = None) -> list[Path]:
 # --- a new period -------------------------------------------------------------------------
 
 
-def new_period_command(period: str, dirs: Dirs | None = None) -> int:
+@dataclass(frozen=True)
+class NewPeriod:
+    """A params file written for a new period, and the earlier one it was copied from."""
+
+    written: Path
+    copied_from: Path
+
+
+def write_new_period(period: str, dirs: ProjectPaths = DEFAULT) -> NewPeriod:
     """Write ``params/<period>.yaml`` from the latest earlier params file (never overwrite)."""
-    dirs = dirs or Dirs()
     new = Period.parse(period)
     target = dirs.params / f"{new}.yaml"
     earlier = [p for p in params_files(dirs) if Period.parse(p.stem) < new]
@@ -597,13 +346,8 @@ def new_period_command(period: str, dirs: Dirs | None = None) -> int:
     old = source.stem
     text = source.read_text(encoding="utf-8")
     text = re.sub(r"(?m)^period:.*$", f"period: {new}", text).replace(old, str(new))
-    try:
-        with target.open("x", encoding="utf-8") as fh:
-            fh.write(text)
-    except FileExistsError:
-        raise ParameterError(f"{dirs.show(target)} already exists; not overwriting it") from None
-    print(
-        f"wrote {dirs.show(target)} from {dirs.show(source)}; check its organisation lists "
-        f"and options, and put the returns in {dirs.show(dirs.raw / str(new))}/"
-    )
-    return 0
+    if target.exists():
+        raise ParameterError(f"{dirs.show(target)} already exists; not overwriting it")
+    with storage_faults(target), target.open("x", encoding="utf-8") as fh:  # never overwrites
+        fh.write(text)
+    return NewPeriod(target, source)

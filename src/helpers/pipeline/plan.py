@@ -24,9 +24,10 @@ from typing import Any
 
 from helpers.data.organisations import load_reference
 from helpers.data.store import period_input_hash
-from helpers.pipeline.params import Dirs, PeriodParams
+from helpers.kernels.kernelspec import KERNEL_NAME
+from helpers.paths import DEFAULT, ProjectPaths
+from helpers.pipeline.params import PeriodParams
 
-KERNEL_NAME = "nhs-kit"
 HELPERS_DIR = Path(__file__).resolve().parents[1]
 LOCK_FILE = "requirements.lock"
 STATE_DIR = ".state"
@@ -148,13 +149,13 @@ def _title(family: str, org_name: str, org_code: str, period: str) -> str:
 
 def build_plan(
     params: PeriodParams,
-    dirs: Dirs | None = None,
+    dirs: ProjectPaths | None = None,
     *,
     force: bool = False,
     provenance: Mapping[str, Any] | None = None,
 ) -> Plan:
     """Every job of the period, with ``to_run`` the jobs that are stale (all when forced)."""
-    dirs = dirs or Dirs()
+    dirs = dirs or DEFAULT
     period = str(params.period)
     out = dirs.outputs / period
     lock = dirs.root / LOCK_FILE
