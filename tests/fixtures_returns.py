@@ -23,9 +23,9 @@ import openpyxl
 from openpyxl.utils.datetime import to_excel
 
 from helpers.data.organisations import Reference, load_reference
+from helpers.data.period_data import PeriodData
 from helpers.data.periods import Period
 from helpers.data.returns import parse_money
-from helpers.data.store import PeriodData
 from helpers.data.validate import validate_period
 from helpers.errors import ValidationError
 

@@ -25,9 +25,9 @@ from bad_inputs.project import PERIOD, Project
 from kit_project import make_project, run_kit, tree_hashes
 
 from helpers.data.organisations import load_reference
+from helpers.data.period_data import tidy_frame
 from helpers.data.periods import Period
 from helpers.data.schemas import TABLES
-from helpers.data.store import tidy_frame
 from helpers.data.validate import validate_period
 from helpers.paths import RAW_DIR, REFERENCE_DIR
 

@@ -12,7 +12,8 @@ from matplotlib.figure import Figure
 from matplotlib.patches import Rectangle
 
 from helpers import charts, metrics
-from helpers.data.store import PeriodData, load_period
+from helpers.data.period_data import PeriodData
+from helpers.data.store import load_period
 from helpers.report import open_report
 from helpers.report.cluster_milestone_slippage import milestone_counts
 from helpers.report.provider_shortfall import drivers

@@ -7,8 +7,9 @@ import pytest
 
 from helpers import metrics
 from helpers.data.organisations import load_reference
+from helpers.data.period_data import PeriodData, empty_frame, tidy_frame
 from helpers.data.periods import Period
-from helpers.data.store import PeriodData, empty_frame, tidy_frame
+from helpers.report import pct_support_needs, provider_shortfall, regional_outturn
 
 P = "2011-12-Q1"
 
@@ -157,14 +158,14 @@ def test_cluster_target_met_when_ytd_actual_reaches_plan(data: PeriodData) -> No
 
 
 def test_family_figures_are_rounded_plain_numbers(data: PeriodData) -> None:
-    figs = metrics.regional_figures(data)
+    figs = regional_outturn.headline_figures(data)
     assert figs["trusts_significantly_behind_plan_count"] == 1
     assert figs["pcts_needing_support_count"] == 1
     assert figs["providers_savings_shortfall_pct"] == pytest.approx(16.0)
     assert all(isinstance(v, int | float) and not isinstance(v, bool) for v in figs.values())
-    rf4 = metrics.provider_figures(data, "RF4")
+    rf4 = provider_shortfall.headline_figures(data, "RF4")
     assert rf4["variance_to_plan_gbp_m"] == -12.9 and rf4["significantly_behind_plan"] == 1
-    assert metrics.pct_figures(data, "5C9")["needs_support"] == 1
+    assert pct_support_needs.headline_figures(data, "5C9")["needs_support"] == 1
 
 
 # --- ranking windows ------------------------------------------------------------------------

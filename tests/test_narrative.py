@@ -6,7 +6,14 @@ import pandas as pd
 import pytest
 
 from helpers import metrics, narrative
-from helpers.data.store import PeriodData, load_period
+from helpers.data.period_data import PeriodData
+from helpers.data.store import load_period
+from helpers.report import (
+    cluster_milestone_slippage,
+    pct_support_needs,
+    provider_shortfall,
+    regional_outturn,
+)
 
 
 @pytest.fixture(scope="module")
@@ -99,7 +106,7 @@ def test_short_names_drop_legal_suffixes() -> None:
 
 def test_regional_summary_for_london_m10(m10: PeriodData) -> None:
     text = narrative.regional_summary(
-        metrics.regional_figures(m10), area="London", year="2010-11", previous_month="M09"
+        regional_outturn.headline_figures(m10), area="London", year="2010-11", previous_month="M09"
     )
     assert text.startswith("London forecasts a £274.0m surplus for 2010-11, £196.0m below plan.")
     assert "the SHA's own budgets forecast a £184.0m surplus (£145.0m below plan)" in text
@@ -113,7 +120,7 @@ def test_regional_summary_for_london_m10(m10: PeriodData) -> None:
 
 
 def test_regional_summary_for_a_cluster(q1: PeriodData) -> None:
-    figs = metrics.regional_figures(q1, "NCL")
+    figs = regional_outturn.headline_figures(q1, "NCL")
     text = narrative.regional_summary(figs, area="North Central London", year="2011-12")
     assert text.startswith("North Central London's PCTs forecast a £20.5m surplus for 2011-12")
     assert "Two of its PCTs need support" in text
@@ -121,11 +128,13 @@ def test_regional_summary_for_a_cluster(q1: PeriodData) -> None:
 
 def test_provider_summaries(m10: PeriodData) -> None:
     table = metrics.trust_shortfall(m10)
-    london = narrative.provider_summary_london(metrics.provider_figures(m10), table, 1.0)
+    london = narrative.provider_summary_london(provider_shortfall.headline_figures(m10), table, 1.0)
     assert "London's 25 NHS trusts together forecast £58.0m below plan." in london
     assert "Eight trusts are significantly behind plan" in london
     assert "Barking Havering and Redbridge University Hospitals" in london
-    rf4 = narrative.provider_summary_trust(metrics.provider_figures(m10, "RF4"), table, "RF4", 1.0)
+    rf4 = narrative.provider_summary_trust(
+        provider_shortfall.headline_figures(m10, "RF4"), table, "RF4", 1.0
+    )
     assert "forecasts a £(11.7)m deficit, £12.9m below plan (-2.8% of turnover)" in rf4
     assert "it is significantly behind plan." in rf4
     assert "ranks 2nd of London's 25 NHS trusts" in rf4
@@ -134,7 +143,9 @@ def test_provider_summaries(m10: PeriodData) -> None:
 
 def test_trust_on_plan_is_not_behind(q1: PeriodData) -> None:
     table = metrics.trust_shortfall(q1)
-    text = narrative.provider_summary_trust(metrics.provider_figures(q1, "RNH"), table, "RNH", 1.0)
+    text = narrative.provider_summary_trust(
+        provider_shortfall.headline_figures(q1, "RNH"), table, "RNH", 1.0
+    )
     assert "on plan" in text
     assert "not significantly behind plan (threshold 1.0% of turnover)" in text
 
@@ -155,25 +166,31 @@ def test_driver_phrase_lists_non_zero_drivers_largest_first() -> None:
 
 
 def test_pct_summaries(m10: PeriodData, q1: PeriodData) -> None:
-    london = narrative.pct_summary_london(metrics.pct_figures(m10), metrics.pct_support(m10))
+    london = narrative.pct_summary_london(
+        pct_support_needs.headline_figures(m10), metrics.pct_support(m10)
+    )
     assert london.startswith(
         "Eight of London's 31 PCTs cannot break even without support from the London "
         "Challenged Trust Board: Barking and Dagenham, Barnet, Enfield, Haringey, Harrow, "
         "Hounslow, Sutton and Merton and Waltham Forest."
     )
-    haringey = narrative.pct_summary_org(metrics.pct_figures(m10, "5C9"), "Haringey Teaching PCT")
+    haringey = narrative.pct_summary_org(
+        pct_support_needs.headline_figures(m10, "5C9"), "Haringey Teaching PCT"
+    )
     assert "including £28.2m of London Challenged Trust Board support" in haringey
     assert "Without support it would report a £(28.0)m deficit" in haringey
-    camden = narrative.pct_summary_org(metrics.pct_figures(m10, "5K7"), "Camden PCT")
+    camden = narrative.pct_summary_org(pct_support_needs.headline_figures(m10, "5K7"), "Camden PCT")
     assert "it breaks even" in camden
     assert "support" not in camden.split(".")[0]
-    waltham = narrative.pct_summary_org(metrics.pct_figures(q1, "5NC"), "Waltham Forest PCT")
+    waltham = narrative.pct_summary_org(
+        pct_support_needs.headline_figures(q1, "5NC"), "Waltham Forest PCT"
+    )
     assert "66.7% of its £15.0m plan" in waltham
 
 
 def test_cluster_summaries(q1: PeriodData) -> None:
     london = narrative.cluster_summary(
-        metrics.cluster_figures(q1),
+        cluster_milestone_slippage.headline_figures(q1),
         area="London",
         when="quarter 1 2011-12 (to June 2011)",
         met_clusters=["North Central London", "Inner North East London"],
@@ -181,7 +198,9 @@ def test_cluster_summaries(q1: PeriodData) -> None:
     assert "against a year-to-date plan of £59.8m, £2.6m below plan" in london
     assert "Two of the clusters fully met their savings target" in london
     assert "Of 129 QIPP programme milestones due, 107 were met and 22 missed" in london
-    swl = narrative.cluster_summary(metrics.cluster_figures(q1, "SWL"), area="SWL", when="Q1")
+    swl = narrative.cluster_summary(
+        cluster_milestone_slippage.headline_figures(q1, "SWL"), area="SWL", when="Q1"
+    )
     assert "It did not meet its savings target to date." in swl
     assert "16 were met and 0 missed" in swl
 

@@ -28,7 +28,7 @@ import helpers
 from helpers.errors import ParameterError
 from helpers.narrative import markdown_safe
 from helpers.paths import ProjectPaths
-from helpers.pipeline.export import period_index, write_outputs_index
+from helpers.pipeline.pages import period_index, write_outputs_index
 from helpers.pipeline.params import load_params
 from helpers.pipeline.plan import build_plan
 from helpers.report import display

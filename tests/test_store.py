@@ -12,11 +12,11 @@ import pytest
 from fixtures_returns import COLUMNS, PERIOD, ReturnsKit
 
 from helpers.data import store
+from helpers.data.period_data import empty_frame
 from helpers.data.periods import Period
 from helpers.data.store import (
     available_periods,
     build_processed,
-    empty_frame,
     load_period,
     period_input_hash,
 )
@@ -216,7 +216,16 @@ def test_period_data_table_lookup(returns_kit: ReturnsKit) -> None:
         data.table("nonsense")
 
 
-def test_code_files_exist() -> None:
-    """A rename of a module the layer depends on must not silently stop rebuilds."""
-    for name in store._CODE_FILES:
-        assert (Path(store.__file__).with_name(name)).is_file()
+def test_the_layer_hashes_every_module_of_the_data_package(returns_kit: ReturnsKit) -> None:
+    """The processed layer is rebuilt when any module of helpers/data/ changes (and only then)."""
+    found = store._inputs(Period.parse(PERIOD), returns_kit.raw_dir, returns_kit.reference_dir)
+    assert store._DATA_CODE == Path(store.__file__).resolve().parent
+    assert {p.name for p in store._DATA_CODE.glob("*.py")} >= {
+        "contract.py",
+        "validate.py",
+        "rules.py",
+        "completeness.py",
+        "returns.py",
+        "workbook.py",
+    }
+    assert len(found["code"]["helpers"]) == 64

@@ -43,7 +43,7 @@ def _say(text: str) -> None:
 
 
 def _validate(args: argparse.Namespace) -> int:
-    from helpers.data.validate import check_periods
+    from helpers.data.check import check_periods
 
     status = EXIT_OK
     for check in check_periods(args.period, DEFAULT):

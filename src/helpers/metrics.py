@@ -18,10 +18,10 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
-from helpers.data.organisations import CLUSTERS, COMMISSIONER_TYPES, REGION
+from helpers.data.organisations import CLUSTERS, COMMISSIONER_TYPES
 
 if TYPE_CHECKING:
-    from helpers.data.store import PeriodData
+    from helpers.data.period_data import PeriodData
 
 MONEY = [
     "ytd_plan_gbp_m",
@@ -346,7 +346,8 @@ def milestone_delays(data: PeriodData, cluster: str | None = None) -> pd.DataFra
     )
 
 
-def _r(x: Any) -> float | int:
+def rounded(x: Any) -> float | int:
+    """A recorded figure: flags and counts as integers, money and shares to 4 decimals."""
     if isinstance(x, bool):
         return int(x)
     if isinstance(x, int):
@@ -354,58 +355,8 @@ def _r(x: Any) -> float | int:
     return round(float(x), FIGURE_DECIMALS)
 
 
-def regional_figures(
-    data: PeriodData,
-    org_code: str = REGION,
-    threshold_pct: float = DEFAULT_BEHIND_PLAN_THRESHOLD_PCT,
-) -> dict[str, float | int]:
-    """Headline figures of the regional_outturn report (London, or one cluster's PCTs)."""
-    figs: dict[str, Any] = {}
-    if org_code != REGION:
-        s = sector_summary(data, cluster=org_code).loc["PCTs"]
-        members = data.reference.cluster_members(org_code, data.period)
-        q = savings_summary(data, orgs=members)
-        figs.update(_group_figures("pcts", s))
-        if "QIPP" in q.index:
-            figs.update(_savings_figures("pcts", q.loc["QIPP"], "resources"))
-        sup = pct_support(data)
-        figs["pcts_needing_support_count"] = int(
-            sup.loc[sup["cluster_code"] == org_code, "needs_support"].sum()
-        )
-        return {k: _r(v) for k, v in figs.items()}
-    summary = sector_summary(data)
-    prefixes = {"NHS trusts": "trusts", "PCTs": "pcts", "SHA": "sha", "London": "region"}
-    for label, prefix in prefixes.items():
-        figs.update(_group_figures(prefix, summary.loc[label]))
-    prev = previous_month_london(data)
-    if prev is not None:
-        figs["region_forecast_movement_gbp_m"] = (
-            _r(summary.at["London", "forecast_outturn_gbp_m"]) - prev
-        )
-    sav = savings_summary(data)
-    figs.update(_savings_figures("providers", sav.loc["CIP"], "turnover"))
-    figs.update(_savings_figures("pcts", sav.loc["QIPP"], "resources"))
-    pos = position(data)
-    figs["pct_cluster_transition_cost_gbp_m"] = pos["cluster_transition_cost_gbp_m"].sum()
-    figs["pcts_lctb_support_gbp_m"] = pos["lctb_support_gbp_m"].sum()
-    figs["trusts_significantly_behind_plan_count"] = int(
-        trust_shortfall(data, threshold_pct)["significantly_behind_plan"].sum()
-    )
-    figs["pcts_needing_support_count"] = int(pct_support(data)["needs_support"].sum())
-    return {k: _r(v) for k, v in figs.items()}
-
-
-def previous_month_london(data: PeriodData) -> float | None:
-    """London's forecast outturn in the previous month's return, if the period has one."""
-    if data.period.month < 2:
-        return None
-    traj = forecast_trajectory(data)
-    prev = f"M{data.period.month - 1:02d}"
-    row = traj.loc[(traj["group"] == "London") & (traj["month"] == prev)]
-    return None if row.empty else float(row["forecast_outturn_gbp_m"].iloc[0])
-
-
-def _group_figures(prefix: str, row: Any) -> dict[str, Any]:
+def group_figures(prefix: str, row: Any) -> dict[str, Any]:
+    """A group's position as figures: ``<prefix>_ytd_plan_gbp_m`` ... ``_prior_year_...``."""
     return {
         f"{prefix}_ytd_plan_gbp_m": row["ytd_plan_gbp_m"],
         f"{prefix}_ytd_actual_gbp_m": row["ytd_actual_gbp_m"],
@@ -416,127 +367,11 @@ def _group_figures(prefix: str, row: Any) -> dict[str, Any]:
     }
 
 
-def _savings_figures(prefix: str, row: Any, base: str) -> dict[str, Any]:
+def savings_figures(prefix: str, row: Any, base: str) -> dict[str, Any]:
+    """A programme's savings as figures: plan, forecast, shortfall %, % of ``base``."""
     return {
         f"{prefix}_savings_plan_gbp_m": row["annual_plan_gbp_m"],
         f"{prefix}_savings_forecast_gbp_m": row["forecast_gbp_m"],
         f"{prefix}_savings_shortfall_pct": row["shortfall_pct"],
         f"{prefix}_savings_pct_of_{base}": row["pct_of_base"],
     }
-
-
-def provider_figures(
-    data: PeriodData,
-    org_code: str = REGION,
-    threshold_pct: float = DEFAULT_BEHIND_PLAN_THRESHOLD_PCT,
-) -> dict[str, float | int]:
-    """Headline figures of the provider_shortfall report (London's trusts, or one trust)."""
-    table = trust_shortfall(data, threshold_pct)
-    if org_code == REGION:
-        cip = savings_summary(data).loc["CIP"]
-        figs: dict[str, Any] = {
-            "trusts_significantly_behind_plan_count": int(table["significantly_behind_plan"].sum()),
-            "trusts_forecast_variance_to_plan_gbp_m": table["variance_to_plan_gbp_m"].sum(),
-            **_savings_figures("providers", cip, "turnover"),
-        }
-        return {k: _r(v) for k, v in figs.items()}
-    row = table.set_index("org_code").loc[org_code]
-    figs = {
-        "forecast_outturn_gbp_m": row["forecast_outturn_gbp_m"],
-        "plan_gbp_m": row["annual_plan_gbp_m"],
-        "variance_to_plan_gbp_m": row["variance_to_plan_gbp_m"],
-        "variance_pct_of_turnover": row["variance_pct_of_turnover"],
-        "significantly_behind_plan": bool(row["significantly_behind_plan"]),
-        "cip_plan_gbp_m": row["cip_plan_gbp_m"],
-        "cip_forecast_gbp_m": row["cip_forecast_gbp_m"],
-        "cip_shortfall_pct": row["cip_shortfall_pct"],
-    }
-    return {k: _r(v) for k, v in figs.items()}
-
-
-def pct_figures(data: PeriodData, org_code: str = REGION) -> dict[str, float | int]:
-    """Headline figures of the pct_support_needs report (London's PCTs, or one PCT)."""
-    table = pct_support(data)
-    if org_code == REGION:
-        qipp = savings_summary(data).loc["QIPP"]
-        figs: dict[str, Any] = {
-            "pcts_needing_support_count": int(table["needs_support"].sum()),
-            "pcts_lctb_support_gbp_m": table["lctb_support_gbp_m"].sum(),
-            "pcts_forecast_outturn_gbp_m": table["forecast_outturn_gbp_m"].sum(),
-            "pcts_outturn_before_support_gbp_m": table["outturn_before_support_gbp_m"].sum(),
-            "pcts_acute_overperformance_gbp_m": table["acute_overperformance_gbp_m"].sum(),
-            **_savings_figures("pcts", qipp, "resources"),
-        }
-        return {k: _r(v) for k, v in figs.items()}
-    row = table.set_index("org_code").loc[org_code]
-    figs = {
-        "needs_support": bool(row["needs_support"]),
-        "forecast_outturn_gbp_m": row["forecast_outturn_gbp_m"],
-        "lctb_support_gbp_m": row["lctb_support_gbp_m"],
-        "outturn_before_support_gbp_m": row["outturn_before_support_gbp_m"],
-        "underlying_gbp_m": row["underlying_gbp_m"],
-        "acute_overperformance_gbp_m": row["acute_overperformance_gbp_m"],
-        "qipp_plan_gbp_m": row["qipp_plan_gbp_m"],
-        "qipp_forecast_gbp_m": row["qipp_forecast_gbp_m"],
-        "qipp_forecast_pct_of_plan": row["qipp_forecast_pct_of_plan"],
-    }
-    return {k: _r(v) for k, v in figs.items()}
-
-
-def cluster_figures(data: PeriodData, org_code: str = REGION) -> dict[str, float | int]:
-    """Headline figures of the cluster_milestone_slippage report (London, or one cluster).
-
-    Only what the period's returns hold: without clusters (before April 2011) London's QIPP
-    totals come from its PCTs, and without milestone tracking (2010-11) there are no
-    milestone counts.
-    """
-    sav = cluster_savings(data)
-    if sav.empty:
-        return _qipp_from_pcts(data)
-    status = milestone_status(data)
-    if org_code == REGION:
-        q: Any = sav.sum(numeric_only=True)
-        counts: Any = status.sum()
-        figs: dict[str, Any] = {
-            "clusters_meeting_savings_target_count": int(sav["savings_target_met"].sum())
-        }
-    else:
-        q = sav.loc[org_code]
-        counts = (
-            status.loc[org_code] if org_code in status.index else pd.Series(0, index=status.columns)
-        )
-        figs = {"savings_target_met": bool(q["savings_target_met"])}
-    figs.update(
-        {
-            "qipp_ytd_plan_gbp_m": q["ytd_plan_gbp_m"],
-            "qipp_ytd_actual_gbp_m": q["ytd_actual_gbp_m"],
-            "qipp_ytd_variance_gbp_m": q["ytd_actual_gbp_m"] - q["ytd_plan_gbp_m"],
-            "qipp_annual_plan_gbp_m": q["annual_plan_gbp_m"],
-            "qipp_forecast_gbp_m": q["forecast_gbp_m"],
-            "qipp_forecast_variance_gbp_m": q["forecast_gbp_m"] - q["annual_plan_gbp_m"],
-            "milestones_due_count": int(counts["due"]),
-            "milestones_met_count": int(counts["met"]),
-            "milestones_missed_count": int(counts["missed"]),
-            "milestones_not_yet_due_count": int(counts["not_yet_due"]),
-        }
-    )
-    if not data.has_milestones:
-        figs = {k: v for k, v in figs.items() if not k.startswith("milestones_")}
-    return {k: _r(v) for k, v in figs.items()}
-
-
-def _qipp_from_pcts(data: PeriodData) -> dict[str, float | int]:
-    """London's QIPP figures from its PCTs' rows (a period without clusters), or none."""
-    qipp = savings_summary(data)
-    if "QIPP" not in qipp.index:
-        return {}
-    q = qipp.to_dict("index")["QIPP"]
-    figs = {
-        "qipp_ytd_plan_gbp_m": q["ytd_plan_gbp_m"],
-        "qipp_ytd_actual_gbp_m": q["ytd_actual_gbp_m"],
-        "qipp_ytd_variance_gbp_m": q["ytd_actual_gbp_m"] - q["ytd_plan_gbp_m"],
-        "qipp_annual_plan_gbp_m": q["annual_plan_gbp_m"],
-        "qipp_forecast_gbp_m": q["forecast_gbp_m"],
-        "qipp_forecast_variance_gbp_m": q["forecast_gbp_m"] - q["annual_plan_gbp_m"],
-    }
-    return {k: _r(v) for k, v in figs.items()}

@@ -13,10 +13,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 
+from helpers.data.context import REPORTING_TYPES, Context
 from helpers.data.contract import CheckedTable
 from helpers.data.organisations import PROVIDER_TYPES
 from helpers.data.returns import WORKBOOK
-from helpers.data.rules import REPORTING_TYPES, Context
 from helpers.data.schemas import BUDGET_LINES, CATEGORIES, DRIVERS, TABLES
 from helpers.problems import Problem
 

@@ -20,7 +20,8 @@ import pandas as pd
 import pandera.pandas as pa
 from openpyxl.utils import get_column_letter
 
-from helpers.data.returns import RawTable, parse_money
+from helpers.data.raw_tables import RawTable
+from helpers.data.returns import parse_money
 from helpers.data.schemas import SPECS, Kind, column_kinds, dtypes, expected
 from helpers.errors import NotFiniteError
 from helpers.problems import Problem

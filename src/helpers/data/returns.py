@@ -15,34 +15,24 @@ title rows, a link to a file outside the project) are collected in
 from __future__ import annotations
 
 import csv
-import datetime as dt
 import io
 import math
 import re
-import warnings
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
 
 import numpy as np
-import openpyxl
 import pandas as pd
-from openpyxl.utils import get_column_letter
-from openpyxl.utils.datetime import from_excel
 
-from helpers.data.schemas import SPECS, TABLES, date_columns
+from helpers.data.raw_tables import RawReturns, RawTable, table_from_grid
+from helpers.data.schemas import TABLES
+from helpers.data.workbook import read_workbook
 from helpers.errors import NoDataError, NotFiniteError
-from helpers.messages import quoted
 from helpers.problems import Problem
 
 WORKBOOK = "returns.xlsx"
-#: Significant digits of an Excel number (what Excel shows and computes with).
-EXCEL_DIGITS = 15
 #: Files with these endings are read as returns, so any other such file is a problem.
 _DATA_SUFFIXES = (".csv", ".xlsx", ".xlsm", ".xls", ".ods")
-#: How far down a sheet a header row below title rows is looked for.
-_HEADER_SEARCH_ROWS = 10
 
 
 _MONEY = re.compile(
@@ -109,42 +99,6 @@ def decode_text(data: bytes) -> tuple[str, str]:
         ) from None
 
 
-@dataclass(frozen=True)
-class RawTable:
-    """One table as text: ``frame`` is indexed by the row number the user sees."""
-
-    name: str
-    source: str  # "savings.csv" or "returns.xlsx [savings]"
-    header: tuple[str, ...]  # the header row as written (may repeat or miss names)
-    frame: pd.DataFrame  # one str column per distinct header name, index = file row
-    blank_header: bool = False  # row 1 is empty but rows below hold values
-
-    @property
-    def kind(self) -> str:
-        """``file`` for a CSV file, ``sheet`` for a workbook's sheet (for messages)."""
-        return "sheet" if self.source.endswith("]") else "file"
-
-    @property
-    def is_empty(self) -> bool:
-        """True when there is not even a header row."""
-        return not self.header
-
-    def where(self, row: int, column: str | None = None) -> str:
-        """``savings.csv, row 4, column category`` for messages."""
-        return f"{self.source}, row {row}" + (f", column {column}" if column else "")
-
-
-@dataclass
-class RawReturns:
-    """Everything read from a period folder, and the problems met on the way."""
-
-    folder: Path
-    tables: dict[str, RawTable] = field(default_factory=dict)
-    problems: list[Problem] = field(default_factory=list)
-    present: set[str] = field(default_factory=set)  # tables whose file or sheet is there
-    listed: bool = True  # False when the folder was refused before its tables were looked at
-
-
 def period_files(folder: Path) -> list[Path]:
     """The folder's files the kit cares about (hidden files and Excel lock files left out)."""
     return sorted(p for p in folder.iterdir() if p.is_file() and not p.name.startswith((".", "~$")))
@@ -201,7 +155,7 @@ def read_returns(folder: Path, roots: Sequence[Path] = ()) -> RawReturns:
         return out
     if book.exists():
         if book not in outside:
-            _read_workbook(book, out)
+            read_workbook(book, out)
     else:
         for p in csvs:
             out.present.add(p.stem)
@@ -254,189 +208,6 @@ def _read_csv(
     except csv.Error as exc:
         out.problems.append(Problem(shown_as, f"not readable as CSV ({exc})", (reader.line_num,)))
         return
-    table = _from_grid(name, shown_as, grid, out.problems)
+    table = table_from_grid(name, shown_as, grid, out.problems)
     if table is not None:
         out.tables[name] = table
-
-
-def _header_below(name: str, rows: Sequence[tuple[int, list[str]]]) -> int | None:
-    """The row number of a header row below title rows, if row 1 is not the header."""
-    spec = SPECS.get(name)
-    if spec is None:
-        return None
-    wanted = set(spec.columns)
-    if wanted & set(rows[0][1]):
-        return None
-    for n, cells in rows[1:_HEADER_SEARCH_ROWS]:
-        if len(wanted & set(cells)) >= min(3, len(wanted)):
-            return n
-    return None
-
-
-def _from_grid(
-    name: str, source: str, grid: Sequence[tuple[int, list[str]]], problems: list[Problem]
-) -> RawTable | None:
-    """Build a RawTable from (row number, cells) rows; fully empty rows are skipped.
-
-    None (with the problem said) when the header is below title rows: nothing else in the
-    table can be read until it is moved up.
-    """
-    rows = [(n, cells) for n, cells in grid if any(cells)]
-    if not rows or rows[0][0] != 1:
-        return RawTable(name, source, (), pd.DataFrame(), blank_header=bool(rows))
-    below = _header_below(name, rows)
-    if below is not None:
-        above = below - 1
-        problems.append(
-            Problem(
-                source,
-                f"the header is on row {below}, not row 1 (expected the column names in row 1: "
-                f"delete the {above} title row{'s' if above > 1 else ''} above it)",
-                (below,),
-            )
-        )
-        return None
-    header = list(rows[0][1])
-    body = rows[1:]
-    width = len(header)
-    used = [any(cells[i] for _, cells in body if i < len(cells)) for i in range(width)]
-    while header and not header[-1] and not used[len(header) - 1]:
-        header.pop()  # trailing empty columns
-    width = len(header)
-    for i, col in enumerate(header):
-        if not col and used[i]:
-            problems.append(
-                Problem(
-                    source,
-                    "no column name above values (expected a name from the data dictionary)",
-                    (1,),
-                    get_column_letter(i + 1),
-                )
-            )
-    for n, cells in body:
-        extra = [c for c in cells[width:] if c]
-        if extra:
-            problems.append(
-                Problem(
-                    source,
-                    f"{len(cells)} values but the header has {width} columns (extra values "
-                    f"{', '.join(quoted(c) for c in extra[:5])}; expected {width}: a value with "
-                    'a comma must be in quotes, e.g. "£1,234.5")',
-                    (n,),
-                )
-            )
-    first: dict[str, int] = {}
-    for i, col in enumerate(header):
-        if col and col not in first:
-            first[col] = i
-    data = {
-        col: [cells[i] if i < len(cells) else "" for _, cells in body] for col, i in first.items()
-    }
-    index = pd.Index([n for n, _ in body], dtype="int64", name="row")
-    frame = pd.DataFrame(data, index=index, dtype="str", columns=list(first))
-    return RawTable(name, source, tuple(header), frame)
-
-
-def _cell_text(value: object, is_date: bool) -> str:
-    """An Excel cell's value as the text a CSV file would hold."""
-    if value is None:
-        return ""
-    if isinstance(value, dt.datetime):
-        return value.date().isoformat() if value.time() == dt.time() else value.isoformat(" ")
-    if isinstance(value, dt.date):
-        return value.isoformat()
-    if isinstance(value, bool):
-        return "TRUE" if value else "FALSE"
-    if isinstance(value, (int, float)) and is_date:
-        try:  # a date typed as a serial number
-            return str(from_excel(value).date().isoformat())
-        except (ValueError, OverflowError):
-            pass
-    if isinstance(value, int):
-        return str(value)
-    if isinstance(value, float):
-        # Excel keeps 15 significant digits: a formula's 0.7+0.2 is saved as
-        # 0.8999999999999999 but is 0.9 to its user. Then the shortest text that parses back
-        # to that float, never in e-notation.
-        value = float(f"{value:.{EXCEL_DIGITS}g}")
-        return str(np.format_float_positional(value, unique=True, trim="-"))
-    return str(value).strip()
-
-
-def _read_workbook(path: Path, out: RawReturns) -> None:
-    try:
-        with warnings.catch_warnings():
-            # openpyxl warns about features it drops (data validation, conditional
-            # formats); they do not affect cell values.
-            warnings.simplefilter("ignore", UserWarning)
-            values = openpyxl.load_workbook(path, data_only=True)
-            formulas = openpyxl.load_workbook(path, data_only=False)
-    except Exception as exc:  # openpyxl raises many types for a damaged file
-        out.problems.append(Problem(path.name, f"cannot be opened as an Excel workbook ({exc})"))
-        return
-    for ws in values.worksheets:
-        if ws.title not in TABLES:
-            out.problems.append(
-                Problem(
-                    path.name,
-                    f"sheet {ws.title!r} is not a table of the returns (expected only sheets "
-                    f"{', '.join(TABLES)})",
-                )
-            )
-            continue
-        out.present.add(ws.title)
-        source = f"{path.name} [{ws.title}]"
-        _merged_problems(ws, source, out.problems)
-        grid = list(_sheet_grid(ws, formulas[ws.title], source, out.problems))
-        table = _from_grid(ws.title, source, grid, out.problems)
-        if table is not None:
-            out.tables[ws.title] = table
-    for name, spec in TABLES.items():
-        if spec.required and name not in values.sheetnames:
-            out.problems.append(Problem(path.name, f"sheet {name!r} is missing (a required table)"))
-
-
-def _sheet_grid(
-    ws: Any, fws: Any, source: str, problems: list[Problem]
-) -> Iterable[tuple[int, list[str]]]:
-    """(row number, texts) of a worksheet, flagging formulas that have no saved value."""
-    dates = date_columns()
-    header: list[str] = []
-    for n, row in enumerate(ws.iter_rows(values_only=True), start=1):
-        if n == 1:
-            header = [_cell_text(v, False) for v in row]
-            yield n, header
-            continue
-        cells = []
-        for i, value in enumerate(row):
-            col = header[i] if i < len(header) else ""
-            if value is None:
-                formula = fws.cell(row=n, column=i + 1).value
-                if isinstance(formula, str) and formula.startswith("="):
-                    problems.append(
-                        Problem(
-                            source,
-                            f"formula {quoted(formula)} has no saved value (expected a value: "
-                            "open the workbook in Excel and save it, or type the value)",
-                            (n,),
-                            col or get_column_letter(i + 1),
-                        )
-                    )
-            cells.append(_cell_text(value, col in dates))
-        yield n, cells
-
-
-def _merged_problems(ws: Any, source: str, problems: list[Problem]) -> None:
-    """One problem per merged range: a merged header hides a column name."""
-    for rng in sorted(ws.merged_cells.ranges, key=str):
-        what = "header cells" if rng.min_row == 1 else "cells"
-        text = _cell_text(ws.cell(row=rng.min_row, column=rng.min_col).value, False)
-        holding = f" holding {quoted(text)}" if text else ""
-        problems.append(
-            Problem(
-                source,
-                f"merged {what} {rng.coord}{holding} (expected one "
-                f"{'column name' if rng.min_row == 1 else 'value'} per cell: unmerge them)",
-                tuple(range(rng.min_row, rng.max_row + 1)),
-            )
-        )

@@ -21,87 +21,25 @@ import os
 import shutil
 import tempfile
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
 
 from helpers.data.organisations import Reference, load_reference
+from helpers.data.period_data import PeriodData, tidy_frame
 from helpers.data.periods import Period
 from helpers.data.returns import period_files
-from helpers.data.schemas import TABLES, dtypes
+from helpers.data.schemas import TABLES
+from helpers.data.validate import validate_period
 from helpers.errors import NoDataError, PeriodError
 from helpers.files import storage_faults
 from helpers.paths import PROCESSED_DIR, RAW_DIR, REFERENCE_DIR
 
 MANIFEST = "manifest.json"
 REFERENCE_FILES = ("organisations.csv", "cluster_membership.csv")
-#: Modules whose code decides what the processed layer holds (a change rebuilds it).
-_CODE_FILES = (
-    "periods.py",
-    "organisations.py",
-    "schemas.py",
-    "returns.py",
-    "contract.py",
-    "validate.py",
-)
-
-
-@dataclass(frozen=True)
-class PeriodData:
-    """A period's validated returns: typed frames sorted by key, plus the reference data."""
-
-    period: Period
-    financial_position: pd.DataFrame
-    sha_budgets: pd.DataFrame
-    savings: pd.DataFrame
-    variance_drivers: pd.DataFrame
-    milestones: pd.DataFrame  # empty, with its columns, when the period has no milestones
-    reference: Reference
-
-    @classmethod
-    def from_tables(
-        cls, period: Period, frames: dict[str, pd.DataFrame], reference: Reference
-    ) -> PeriodData:
-        """The period's data from one frame per table (every name in ``TABLES``)."""
-        return cls(
-            period=period,
-            financial_position=frames["financial_position"],
-            sha_budgets=frames["sha_budgets"],
-            savings=frames["savings"],
-            variance_drivers=frames["variance_drivers"],
-            milestones=frames["milestones"],
-            reference=reference,
-        )
-
-    @property
-    def has_milestones(self) -> bool:
-        """True when the period tracks QIPP milestones (from 2011-12)."""
-        return not self.milestones.empty
-
-    def table(self, name: str) -> pd.DataFrame:
-        """A table by name, e.g. ``data.table("savings")``."""
-        if name not in TABLES:
-            raise KeyError(f"{name!r} is not a table (expected one of {', '.join(TABLES)})")
-        frame: pd.DataFrame = getattr(self, name)
-        return frame
-
-    @property
-    def row_counts(self) -> dict[str, int]:
-        """Rows per table."""
-        return {name: len(self.table(name)) for name in TABLES}
-
-
-def tidy_frame(name: str, frame: pd.DataFrame) -> pd.DataFrame:
-    """The table's columns in order with the kit's dtypes, sorted by key, index reset."""
-    spec = TABLES[name]
-    out = frame.loc[:, list(spec.columns)].astype(dtypes(name))
-    return out.sort_values(list(spec.key), kind="stable").reset_index(drop=True)
-
-
-def empty_frame(name: str) -> pd.DataFrame:
-    """A table with no rows but the right columns and dtypes."""
-    return tidy_frame(name, pd.DataFrame({c: [] for c in TABLES[name].columns}))
+#: The code that decides what the processed layer holds: every module of helpers/data/ (a
+#: change to any of them rebuilds the layer).
+_DATA_CODE = Path(__file__).resolve().parent
 
 
 # --- hashes -----------------------------------------------------------------------------
@@ -117,8 +55,8 @@ def _inputs(period: Period, raw_dir: Path, reference_dir: Path) -> dict[str, dic
     if not folder.is_dir():
         raise NoDataError(f"no returns for {period}: the folder {folder} does not exist")
     code = hashlib.sha256()
-    for name in _CODE_FILES:
-        code.update(_sha256(Path(__file__).with_name(name)).encode())
+    for path in sorted(_DATA_CODE.glob("*.py")):
+        code.update(path.name.encode() + b"\0" + _sha256(path).encode())
     return {
         "inputs": {p.name: _sha256(p) for p in period_files(folder)},
         "reference": {n: _sha256(reference_dir / n) for n in REFERENCE_FILES},
@@ -228,8 +166,6 @@ def build_processed(
 
     Raises ValidationError (every problem found) or NoDataError; returns the folder.
     """
-    from helpers.data.validate import validate_period  # validate builds PeriodData: import late
-
     p = _as_period(period)
     final = processed_dir / str(p)
     with _locked(processed_dir, p, exclusive=True):

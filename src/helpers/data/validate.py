@@ -1,7 +1,6 @@
 """Checking a period's returns against the data contract, collecting every problem first.
 
 >>> data = validate_period(Period.parse("2011-12-Q1"))  # PeriodData, or ValidationError
->>> [c.ok for c in check_periods(["2011-12-Q1"])]      # what ``make validate`` shows
 
 The returns are read as text (:mod:`helpers.data.returns`); each table is checked on its own
 (:mod:`helpers.data.contract`: header, types, the pandera schema, a unique key) and against
@@ -13,20 +12,20 @@ expected; a refused period's whole list goes to ``outputs/<period>/validation.cs
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
 
 from helpers.data.completeness import COMPLETENESS, table_problems
+from helpers.data.context import Context
 from helpers.data.contract import CheckedTable, check_table
 from helpers.data.organisations import Reference, load_reference
+from helpers.data.period_data import PeriodData, empty_frame, tidy_frame
 from helpers.data.periods import Period
 from helpers.data.returns import WORKBOOK, read_returns
-from helpers.data.rules import RULES, Context
+from helpers.data.rules import RULES
 from helpers.data.schemas import TABLES
-from helpers.data.store import PeriodData, available_periods, empty_frame, load_period, tidy_frame
-from helpers.errors import KitError, NoDataError, StorageError, ValidationError
+from helpers.errors import StorageError, ValidationError
 from helpers.files import storage_faults, write_atomic
-from helpers.paths import DEFAULT, PROJ_ROOT, RAW_DIR, ProjectPaths
+from helpers.paths import PROJ_ROOT, RAW_DIR
 from helpers.problems import Problem, problems_csv
 
 PROBLEMS_FILE = "validation.csv"
@@ -121,63 +120,3 @@ def clear_problems(outputs_dir: Path, period: str) -> None:
     if path.is_file():
         with storage_faults(path):
             path.unlink(missing_ok=True)
-
-
-# --- the validate command -----------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class PeriodCheck:
-    """One period's validation: its data if the returns are valid, else the error."""
-
-    period: Period
-    data: PeriodData | None = None
-    error: KitError | None = None
-
-    @property
-    def ok(self) -> bool:
-        """True when the period's returns are valid."""
-        return self.error is None
-
-    def summary(self) -> str:
-        """``2011-12-Q1: OK — 2,035 rows in 5 tables, 57 organisations`` for a valid period."""
-        if self.data is None:
-            return f"{self.period}: {self.error}"
-        counts = self.data.row_counts
-        tables = sum(1 for name, n in counts.items() if n or TABLES[name].required)
-        orgs = self.data.financial_position["org_code"].nunique()
-        return (
-            f"{self.period}: OK — {sum(counts.values()):,} rows in {tables} tables, "
-            f"{orgs} organisations"
-        )
-
-
-def check_periods(periods: list[str] | None, dirs: ProjectPaths = DEFAULT) -> list[PeriodCheck]:
-    """Validate (and build the processed layer of) each period, or of every period folder.
-
-    A refused period's problems are written to ``outputs/<period>/validation.csv``; a valid
-    period's old list is removed. NoDataError if there is no period folder at all.
-    """
-    chosen = [Period.parse(p) for p in periods] if periods else available_periods(dirs.raw)
-    if not chosen:
-        raise NoDataError(f"no period folders under {dirs.show(dirs.raw)}")
-    checks = []
-    for period in chosen:
-        try:
-            data = load_period(
-                period,
-                raw_dir=dirs.raw,
-                processed_dir=dirs.processed,
-                reference_dir=dirs.reference,
-            )
-        except ValidationError as exc:
-            shown = dirs.show(problems_path(dirs.outputs, str(period)))
-            record_problems(exc, dirs.outputs, shown)
-            checks.append(PeriodCheck(period, error=exc))
-            continue
-        except NoDataError as exc:
-            checks.append(PeriodCheck(period, error=exc))
-            continue
-        clear_problems(dirs.outputs, str(period))
-        checks.append(PeriodCheck(period, data))
-    return checks

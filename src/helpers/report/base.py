@@ -23,8 +23,8 @@ import pandas as pd
 
 from helpers import figures, metrics
 from helpers.data.organisations import REGION
+from helpers.data.period_data import PeriodData
 from helpers.data.periods import Period
-from helpers.data.store import PeriodData
 from helpers.errors import ParameterError
 from helpers.paths import PUBLISHED_FIGURES
 from helpers.report.display import Table, board_table, label

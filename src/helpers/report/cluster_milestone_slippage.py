@@ -13,9 +13,13 @@ milestone tracking (2010-11) say so instead of showing empty tables.
 
 from __future__ import annotations
 
+from typing import Any
+
 import pandas as pd
 
 from helpers import metrics, narrative
+from helpers.data.organisations import REGION
+from helpers.data.period_data import PeriodData
 from helpers.report.base import Report
 from helpers.report.display import Table, board_table, label
 from helpers.report.family import Family, Figures
@@ -173,12 +177,74 @@ def delays_markdown(report: Report) -> str:
     return narrative.delays_summary(delays(report))
 
 
+# --- headline figures, from organisation rows ------------------------------------------
+
+
+def headline_figures(data: PeriodData, org_code: str = REGION) -> Figures:
+    """Headline figures of the cluster_milestone_slippage report (London, or one cluster).
+
+    Only what the period's returns hold: without clusters (before April 2011) London's QIPP
+    totals come from its PCTs, and without milestone tracking (2010-11) there are no
+    milestone counts.
+    """
+    sav = metrics.cluster_savings(data)
+    if sav.empty:
+        return _qipp_from_pcts(data)
+    status = metrics.milestone_status(data)
+    if org_code == REGION:
+        q: Any = sav.sum(numeric_only=True)
+        counts: Any = status.sum()
+        figs: dict[str, Any] = {
+            "clusters_meeting_savings_target_count": int(sav["savings_target_met"].sum())
+        }
+    else:
+        q = sav.loc[org_code]
+        counts = (
+            status.loc[org_code] if org_code in status.index else pd.Series(0, index=status.columns)
+        )
+        figs = {"savings_target_met": bool(q["savings_target_met"])}
+    figs.update(
+        {
+            "qipp_ytd_plan_gbp_m": q["ytd_plan_gbp_m"],
+            "qipp_ytd_actual_gbp_m": q["ytd_actual_gbp_m"],
+            "qipp_ytd_variance_gbp_m": q["ytd_actual_gbp_m"] - q["ytd_plan_gbp_m"],
+            "qipp_annual_plan_gbp_m": q["annual_plan_gbp_m"],
+            "qipp_forecast_gbp_m": q["forecast_gbp_m"],
+            "qipp_forecast_variance_gbp_m": q["forecast_gbp_m"] - q["annual_plan_gbp_m"],
+            "milestones_due_count": int(counts["due"]),
+            "milestones_met_count": int(counts["met"]),
+            "milestones_missed_count": int(counts["missed"]),
+            "milestones_not_yet_due_count": int(counts["not_yet_due"]),
+        }
+    )
+    if not data.has_milestones:
+        figs = {k: v for k, v in figs.items() if not k.startswith("milestones_")}
+    return {k: metrics.rounded(v) for k, v in figs.items()}
+
+
+def _qipp_from_pcts(data: PeriodData) -> Figures:
+    """London's QIPP figures from its PCTs' rows (a period without clusters), or none."""
+    qipp = metrics.savings_summary(data)
+    if "QIPP" not in qipp.index:
+        return {}
+    q = qipp.to_dict("index")["QIPP"]
+    figs = {
+        "qipp_ytd_plan_gbp_m": q["ytd_plan_gbp_m"],
+        "qipp_ytd_actual_gbp_m": q["ytd_actual_gbp_m"],
+        "qipp_ytd_variance_gbp_m": q["ytd_actual_gbp_m"] - q["ytd_plan_gbp_m"],
+        "qipp_annual_plan_gbp_m": q["annual_plan_gbp_m"],
+        "qipp_forecast_gbp_m": q["forecast_gbp_m"],
+        "qipp_forecast_variance_gbp_m": q["forecast_gbp_m"] - q["annual_plan_gbp_m"],
+    }
+    return {k: metrics.rounded(v) for k, v in figs.items()}
+
+
 # --- figures, summary and definitions (the registry entry) --------------------------------
 
 
 def figures(report: Report) -> Figures:
     """London's (or one cluster's) QIPP and milestone figures."""
-    return metrics.cluster_figures(report.data, report.org_code)
+    return headline_figures(report.data, report.org_code)
 
 
 def summary(report: Report) -> str:

@@ -19,8 +19,9 @@ import pandas as pd
 
 from helpers import narrative
 from helpers.data.organisations import REGION, Reference, load_reference
+from helpers.data.period_data import PeriodData
 from helpers.data.periods import Period
-from helpers.data.store import PeriodData, load_period
+from helpers.data.store import load_period
 from helpers.errors import KitError, NoDataError, ParameterError, ValidationError
 from helpers.paths import PROCESSED_DIR, PROJ_ROOT, RAW_DIR
 from helpers.report.base import Report

@@ -11,9 +11,13 @@ support is a deficit (:func:`helpers.metrics.pct_support`).
 
 from __future__ import annotations
 
+from typing import Any
+
 import pandas as pd
 
 from helpers import metrics, narrative
+from helpers.data.organisations import REGION
+from helpers.data.period_data import PeriodData
 from helpers.report.base import Report, peers, savings_category_table
 from helpers.report.display import Table, board_table
 from helpers.report.family import Family, Figures
@@ -82,12 +86,44 @@ def qipp_category_table(report: Report) -> Table:
     return savings_category_table(report, "QIPP", orgs)
 
 
+# --- headline figures, from organisation rows ------------------------------------------
+
+
+def headline_figures(data: PeriodData, org_code: str = REGION) -> Figures:
+    """Headline figures of the pct_support_needs report (London's PCTs, or one PCT)."""
+    table = metrics.pct_support(data)
+    if org_code == REGION:
+        qipp = metrics.savings_summary(data).loc["QIPP"]
+        figs: dict[str, Any] = {
+            "pcts_needing_support_count": int(table["needs_support"].sum()),
+            "pcts_lctb_support_gbp_m": table["lctb_support_gbp_m"].sum(),
+            "pcts_forecast_outturn_gbp_m": table["forecast_outturn_gbp_m"].sum(),
+            "pcts_outturn_before_support_gbp_m": table["outturn_before_support_gbp_m"].sum(),
+            "pcts_acute_overperformance_gbp_m": table["acute_overperformance_gbp_m"].sum(),
+            **metrics.savings_figures("pcts", qipp, "resources"),
+        }
+        return {k: metrics.rounded(v) for k, v in figs.items()}
+    row = table.set_index("org_code").loc[org_code]
+    figs = {
+        "needs_support": bool(row["needs_support"]),
+        "forecast_outturn_gbp_m": row["forecast_outturn_gbp_m"],
+        "lctb_support_gbp_m": row["lctb_support_gbp_m"],
+        "outturn_before_support_gbp_m": row["outturn_before_support_gbp_m"],
+        "underlying_gbp_m": row["underlying_gbp_m"],
+        "acute_overperformance_gbp_m": row["acute_overperformance_gbp_m"],
+        "qipp_plan_gbp_m": row["qipp_plan_gbp_m"],
+        "qipp_forecast_gbp_m": row["qipp_forecast_gbp_m"],
+        "qipp_forecast_pct_of_plan": row["qipp_forecast_pct_of_plan"],
+    }
+    return {k: metrics.rounded(v) for k, v in figs.items()}
+
+
 # --- figures, summary and definitions (the registry entry) --------------------------------
 
 
 def figures(report: Report) -> Figures:
     """London's PCTs' (or one PCT's) headline figures."""
-    return metrics.pct_figures(report.data, report.org_code)
+    return headline_figures(report.data, report.org_code)
 
 
 def summary(report: Report) -> str:

@@ -12,9 +12,13 @@ than ``threshold_pct`` per cent of its turnover (:func:`helpers.metrics.trust_sh
 
 from __future__ import annotations
 
+from typing import Any
+
 import pandas as pd
 
 from helpers import metrics, narrative
+from helpers.data.organisations import REGION
+from helpers.data.period_data import PeriodData
 from helpers.report.base import THRESHOLD, Report, peers, savings_category_table
 from helpers.report.display import Table, board_table, label
 from helpers.report.family import Family, Figures
@@ -98,12 +102,44 @@ def cip_category_table(report: Report) -> Table:
     return savings_category_table(report, "CIP", None if report.is_region else [report.org_code])
 
 
+# --- headline figures, from organisation rows ------------------------------------------
+
+
+def headline_figures(
+    data: PeriodData,
+    org_code: str = REGION,
+    threshold_pct: float = metrics.DEFAULT_BEHIND_PLAN_THRESHOLD_PCT,
+) -> Figures:
+    """Headline figures of the provider_shortfall report (London's trusts, or one trust)."""
+    table = metrics.trust_shortfall(data, threshold_pct)
+    if org_code == REGION:
+        cip = metrics.savings_summary(data).loc["CIP"]
+        figs: dict[str, Any] = {
+            "trusts_significantly_behind_plan_count": int(table["significantly_behind_plan"].sum()),
+            "trusts_forecast_variance_to_plan_gbp_m": table["variance_to_plan_gbp_m"].sum(),
+            **metrics.savings_figures("providers", cip, "turnover"),
+        }
+        return {k: metrics.rounded(v) for k, v in figs.items()}
+    row = table.set_index("org_code").loc[org_code]
+    figs = {
+        "forecast_outturn_gbp_m": row["forecast_outturn_gbp_m"],
+        "plan_gbp_m": row["annual_plan_gbp_m"],
+        "variance_to_plan_gbp_m": row["variance_to_plan_gbp_m"],
+        "variance_pct_of_turnover": row["variance_pct_of_turnover"],
+        "significantly_behind_plan": bool(row["significantly_behind_plan"]),
+        "cip_plan_gbp_m": row["cip_plan_gbp_m"],
+        "cip_forecast_gbp_m": row["cip_forecast_gbp_m"],
+        "cip_shortfall_pct": row["cip_shortfall_pct"],
+    }
+    return {k: metrics.rounded(v) for k, v in figs.items()}
+
+
 # --- figures, summary and definitions (the registry entry) --------------------------------
 
 
 def figures(report: Report) -> Figures:
     """London's trusts' (or one trust's) headline figures."""
-    return metrics.provider_figures(report.data, report.org_code, report.threshold_pct)
+    return headline_figures(report.data, report.org_code, report.threshold_pct)
 
 
 def summary(report: Report) -> str:

@@ -13,9 +13,13 @@ report covers its member PCTs. Every table is computed from organisation rows
 
 from __future__ import annotations
 
+from typing import Any
+
 import pandas as pd
 
 from helpers import metrics, narrative
+from helpers.data.organisations import REGION
+from helpers.data.period_data import PeriodData
 from helpers.report.base import THRESHOLD, Report, previous_month
 from helpers.report.display import Table, board_table
 from helpers.report.family import Family, Figures
@@ -152,12 +156,66 @@ def bridge_table(report: Report) -> Table:
     return board_table(bridge(report), columns, "From plan to forecast outturn, £m")
 
 
+# --- headline figures, from organisation rows ------------------------------------------
+
+
+def headline_figures(
+    data: PeriodData,
+    org_code: str = REGION,
+    threshold_pct: float = metrics.DEFAULT_BEHIND_PLAN_THRESHOLD_PCT,
+) -> Figures:
+    """Headline figures of the regional_outturn report (London, or one cluster's PCTs)."""
+    figs: dict[str, Any] = {}
+    if org_code != REGION:
+        s = metrics.sector_summary(data, cluster=org_code).loc["PCTs"]
+        members = data.reference.cluster_members(org_code, data.period)
+        q = metrics.savings_summary(data, orgs=members)
+        figs.update(metrics.group_figures("pcts", s))
+        if "QIPP" in q.index:
+            figs.update(metrics.savings_figures("pcts", q.loc["QIPP"], "resources"))
+        sup = metrics.pct_support(data)
+        figs["pcts_needing_support_count"] = int(
+            sup.loc[sup["cluster_code"] == org_code, "needs_support"].sum()
+        )
+        return {k: metrics.rounded(v) for k, v in figs.items()}
+    summary = metrics.sector_summary(data)
+    prefixes = {"NHS trusts": "trusts", "PCTs": "pcts", "SHA": "sha", "London": "region"}
+    for label, prefix in prefixes.items():
+        figs.update(metrics.group_figures(prefix, summary.loc[label]))
+    prev = previous_month_london(data)
+    if prev is not None:
+        figs["region_forecast_movement_gbp_m"] = (
+            metrics.rounded(summary.at["London", "forecast_outturn_gbp_m"]) - prev
+        )
+    sav = metrics.savings_summary(data)
+    figs.update(metrics.savings_figures("providers", sav.loc["CIP"], "turnover"))
+    figs.update(metrics.savings_figures("pcts", sav.loc["QIPP"], "resources"))
+    pos = metrics.position(data)
+    figs["pct_cluster_transition_cost_gbp_m"] = pos["cluster_transition_cost_gbp_m"].sum()
+    figs["pcts_lctb_support_gbp_m"] = pos["lctb_support_gbp_m"].sum()
+    figs["trusts_significantly_behind_plan_count"] = int(
+        metrics.trust_shortfall(data, threshold_pct)["significantly_behind_plan"].sum()
+    )
+    figs["pcts_needing_support_count"] = int(metrics.pct_support(data)["needs_support"].sum())
+    return {k: metrics.rounded(v) for k, v in figs.items()}
+
+
+def previous_month_london(data: PeriodData) -> float | None:
+    """London's forecast outturn in the previous month's return, if the period has one."""
+    if data.period.month < 2:
+        return None
+    traj = metrics.forecast_trajectory(data)
+    prev = f"M{data.period.month - 1:02d}"
+    row = traj.loc[(traj["group"] == "London") & (traj["month"] == prev)]
+    return None if row.empty else float(row["forecast_outturn_gbp_m"].iloc[0])
+
+
 # --- figures, summary and definitions (the registry entry) --------------------------------
 
 
 def figures(report: Report) -> Figures:
     """London's (or the cluster's PCTs') headline figures."""
-    return metrics.regional_figures(report.data, report.org_code, report.threshold_pct)
+    return headline_figures(report.data, report.org_code, report.threshold_pct)
 
 
 def summary(report: Report) -> str:
