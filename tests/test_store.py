@@ -218,8 +218,9 @@ def test_period_data_table_lookup(returns_kit: ReturnsKit) -> None:
 
 def test_the_layer_hashes_every_module_of_the_data_package(returns_kit: ReturnsKit) -> None:
     """The processed layer is rebuilt when any module of helpers/data/ changes (and only then)."""
+    returns_kit.write()
     found = store._inputs(Period.parse(PERIOD), returns_kit.raw_dir, returns_kit.reference_dir)
-    assert store._DATA_CODE == Path(store.__file__).resolve().parent
+    assert Path(store.__file__).resolve().parent == store._DATA_CODE
     assert {p.name for p in store._DATA_CODE.glob("*.py")} >= {
         "contract.py",
         "validate.py",
