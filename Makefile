@@ -35,11 +35,12 @@ lock: $(STAMP)
 	$(VENV)/bin/uv pip compile pyproject.toml --extra dev --extra distributed --generate-hashes \
 		--python-version 3.11 --python-platform x86_64-unknown-linux-gnu -o requirements.lock
 
-## Lint and format-check with ruff, type-check src/ with mypy
+## Lint and format-check with ruff, type-check src/ with mypy, check the layers (import-linter)
 lint: $(STAMP)
 	$(VENV)/bin/ruff check $(CODE_DIRS)
 	$(VENV)/bin/ruff format --check $(CODE_DIRS)
 	$(VENV)/bin/mypy
+	$(VENV)/bin/lint-imports --no-cache
 
 ## Reformat the code with ruff
 format: $(STAMP)

@@ -10,6 +10,7 @@ from fixtures_returns import ReturnsKit
 from kit_project import make_project, run_kit
 
 from helpers.kernels.forkserver import warm_kernels
+from helpers.pipeline.job import KERNEL_PRELOAD
 
 
 # --- warm kernels for every test session ----------------------------------------------------
@@ -23,7 +24,7 @@ def warm_kernel_server(request: pytest.FixtureRequest) -> Iterator[None]:
     """
     items = request.session.items
     wanted = any(i.get_closest_marker("slow") or i.path.suffix == ".ipynb" for i in items)
-    with warm_kernels(wanted):
+    with warm_kernels(wanted, KERNEL_PRELOAD):
         yield
 
 

@@ -224,7 +224,7 @@ def show(fig: Figure | None) -> None:
     metadata = {"image/png": {"width": width, "height": height}}
     display(bundle, raw=True, metadata=metadata)  # type: ignore[no-untyped-call]
     if "matplotlib.pyplot" in sys.modules:  # only figures made with pyplot are registered
-        import matplotlib.pyplot as plt
+        import matplotlib.pyplot as plt  # already loaded (checked above): this only names it
 
         plt.close(fig)
 

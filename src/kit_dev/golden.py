@@ -19,7 +19,9 @@ Nothing else writes these files: a reviewer reads their diff.
 
 from __future__ import annotations
 
+import argparse
 import dataclasses
+import json
 import os
 import subprocess
 import sys
@@ -29,15 +31,21 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import nbformat
 import pandas as pd
 import pandas.testing as pdt
 
+from helpers.data.organisations import load_reference
+from helpers.data.periods import Period
+from helpers.data.store import build_processed
 from helpers.errors import GoldenError, KitError
 from helpers.figures import FIGURE_COLUMNS
 from helpers.files import write_atomic
 from helpers.paths import DEFAULT, ProjectPaths
+from helpers.pipeline.job import JobResult
 from helpers.pipeline.params import FamilyRun, PeriodParams, load_params
 from helpers.pipeline.plan import Job, build_plan
+from helpers.pipeline.pool import run_jobs
 from helpers.report.registry import FAMILIES
 from kit_dev.project import copy_inputs, kit_env
 
@@ -120,9 +128,6 @@ def golden_jobs(
     dirs: ProjectPaths, scratch: Path, reports: Iterable[GoldenReport] = GOLDEN
 ) -> list[Job]:
     """The runner's jobs for ``reports``, writing their outputs under ``scratch``."""
-    from helpers.data.organisations import load_reference
-    from helpers.data.periods import Period
-
     chosen = sorted(reports)
     ref = load_reference(dirs.reference)
     problems = []
@@ -178,7 +183,6 @@ def normalise(nb: dict[str, Any], report: GoldenReport) -> dict[str, Any]:
 
 def notebook_text(nb: Mapping[str, Any]) -> str:
     """The notebook as written to disk (nbformat's JSON, validated, newline at the end)."""
-    import nbformat
 
     node = nbformat.from_dict(dict(nb))  # type: ignore[no-untyped-call]
     nbformat.validate(node)
@@ -188,12 +192,6 @@ def notebook_text(nb: Mapping[str, Any]) -> str:
 
 def _run_golden(dirs: ProjectPaths, scratch: Path, workers: int) -> dict[Path, str]:
     """Execute every golden report; normalised text by golden path (GoldenError if one fails)."""
-    import json
-
-    from helpers.data.store import build_processed
-    from helpers.pipeline.job import JobResult
-    from helpers.pipeline.pool import run_jobs
-
     jobs = golden_jobs(dirs, scratch)
     for period in sorted({j.period for j in jobs}):
         params = load_params(dirs.params / f"{period}.yaml", dirs)
@@ -327,7 +325,6 @@ def regenerate(
 
 def main(argv: Sequence[str] | None = None) -> int:
     """``python -m kit_dev.golden [--jobs N] [--no-backtest]``: what ``make golden`` runs."""
-    import argparse
 
     parser = argparse.ArgumentParser(description="Regenerate tests/golden/ and tests/backtest/.")
     parser.add_argument("--jobs", type=int, default=None, help="parallel reports (default: cores)")

@@ -18,6 +18,7 @@ stops, and stops by itself when its parent process dies.
 
 from __future__ import annotations
 
+import argparse
 import contextlib
 import gc
 import importlib
@@ -42,7 +43,8 @@ ENV_VAR = "NHS_KIT_FORK_SERVER"
 #: Set to 0 to start every kernel from scratch instead of forking it from a warm server.
 SWITCH_VAR = "NHS_KIT_FORK"
 INLINE_BACKEND = "module://matplotlib_inline.backend_inline"
-#: Imported once by the server, in this order; a module that fails to import is skipped.
+#: Imported once by the server, in this order, before the caller's own modules (``preload``
+#: of :func:`warm_kernels`: the kit passes the report modules); one that fails is skipped.
 #: ``matplotlib_inline`` is left out on purpose (and unloaded if something pulls it in):
 #: importing ``matplotlib_inline.backend_inline`` hooks figures into the running IPython
 #: shell, so a kernel must import it itself, as pyplot does on first use (its dependencies
@@ -61,12 +63,6 @@ PRELOAD = (
     "ipykernel.kernelapp",
     "ipykernel.ipkernel",
     "ipykernel.zmqshell",
-    "helpers.metrics",
-    "helpers.figures",
-    "helpers.data.store",
-    "helpers.charts",
-    "helpers.report",
-    "helpers.narrative",
 )
 #: Environment variables read while the preloaded modules are imported (or at interpreter
 #: start): a kernel that asks for other values must be started normally.
@@ -146,11 +142,14 @@ def _receive(sock: socket.socket, max_fds: int) -> tuple[dict[str, Any], list[in
 
 # --- starting and stopping ------------------------------------------------------------------
 @contextlib.contextmanager
-def running_fork_server(socket_path: str | None = None, timeout: float = 60) -> Iterator[str]:
+def running_fork_server(
+    socket_path: str | None = None, timeout: float = 60, preload: Sequence[str] = ()
+) -> Iterator[str]:
     """Run a fork server for the duration of the block; yield its socket path.
 
-    On exit (also on KeyboardInterrupt) the server is stopped and kills the kernels it forked
-    that are still running.
+    ``preload`` names more modules for it to import after :data:`PRELOAD` (the caller's own,
+    e.g. the report package). On exit (also on KeyboardInterrupt) the server is stopped and
+    kills the kernels it forked that are still running.
     """
     with contextlib.ExitStack() as stack:
         if socket_path is None:
@@ -159,6 +158,7 @@ def running_fork_server(socket_path: str | None = None, timeout: float = 60) -> 
         env = {**os.environ, "OPENBLAS_NUM_THREADS": "1"}
         argv = [sys.executable, "-m", "helpers.kernels.forkserver", "--socket", socket_path]
         argv += ["--parent-pid", str(os.getpid())]
+        argv += [a for name in preload for a in ("--preload", name)]
         server = subprocess.Popen(argv, env=env, stdin=subprocess.DEVNULL, start_new_session=True)
         stack.callback(_stop, server)
         _wait_ready(server, socket_path, timeout)
@@ -166,18 +166,19 @@ def running_fork_server(socket_path: str | None = None, timeout: float = 60) -> 
 
 
 @contextlib.contextmanager
-def warm_kernels(wanted: bool = True) -> Iterator[None]:
+def warm_kernels(wanted: bool = True, preload: Sequence[str] = ()) -> Iterator[None]:
     """Run a fork server for the block and point this process's kernels (and its children's) at it.
 
     Each kernel is still a fresh process used once; with ``wanted`` false, ``NHS_KIT_FORK=0``,
     off Linux or when the server fails to start, kernels start from scratch as usual.
+    ``preload``: modules the server imports for its kernels besides :data:`PRELOAD`.
     """
     if not wanted or os.environ.get(SWITCH_VAR, "1") == "0" or sys.platform != "linux":
         yield
         return
     with contextlib.ExitStack() as stack:
         try:
-            socket_path = stack.enter_context(running_fork_server())
+            socket_path = stack.enter_context(running_fork_server(preload=preload))
         except ForkServerError as exc:
             log.warning("%s; starting kernels from scratch", exc)
             yield
@@ -434,12 +435,12 @@ def run_kernel(job: _KernelJob, handlers: Mapping[int, Any]) -> None:
     os.environ["JPY_PARENT_PID"] = str(job.server_pid)  # as jupyter_client's launcher does
     gc.enable()
     if "numpy" in sys.modules:  # `random` reseeds itself after a fork; numpy does not
-        import numpy.random
+        import numpy.random  # already loaded (checked above): this only names it
 
         numpy.random.seed()
     spec = importlib.util.find_spec("ipykernel_launcher")
     sys.argv = [spec.origin if spec and spec.origin else "ipykernel_launcher", *job.args]
-    from ipykernel.kernelapp import IPKernelApp
+    from ipykernel.kernelapp import IPKernelApp  # preloaded by the server; named in the child
 
     # parent_handle's default was read from the server's environment when ipykernel was
     # imported; the kernel must watch the server, and exit if the server dies.
@@ -463,17 +464,17 @@ def _exit_on_signal(signum: int, _frame: object) -> None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """A fork server: ``python -m helpers.kernels.forkserver --socket PATH [--parent-pid N]``."""
-    import argparse
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--socket", required=True, help="path of the Unix socket to listen on")
     parser.add_argument("--parent-pid", type=int, default=os.getppid(), help="stop if it dies")
+    parser.add_argument("--preload", action="append", default=[], help="a module to import too")
     args = parser.parse_args(argv)
     if sys.path and (sys.path[0] == "" or Path(sys.path[0]) == Path.cwd()):
         del sys.path[0]  # as ipykernel_launcher does; each kernel's shell adds '' back
     handlers = _startup_handlers()
     signal.signal(signal.SIGTERM, _exit_on_signal)
-    loaded = preload()
+    loaded = preload((*PRELOAD, *args.preload))
     tasks = sum(1 for _ in Path("/proc/self/task").iterdir())
     if tasks != 1:
         log.warning("fork server: %d threads after preloading; forking anyway", tasks)

@@ -63,7 +63,7 @@ def install_kernelspec(prefix: str | Path = sys.prefix, name: str = KERNEL_NAME)
 
 def _ipykernel_resources() -> Path | None:
     try:
-        from ipykernel.kernelspec import RESOURCES
+        from ipykernel.kernelspec import RESOURCES  # the logos, if ipykernel is there
     except ImportError:
         return None
     return Path(RESOURCES)

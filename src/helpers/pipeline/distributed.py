@@ -32,7 +32,8 @@ from pathlib import Path
 from typing import Any
 
 from helpers.errors import ClusterError, StorageError
-from helpers.pipeline.job import JobResult, run_job
+from helpers.paths import PROJ_ROOT
+from helpers.pipeline.job import JobResult, run_job, temp_paths
 from helpers.pipeline.plan import Job, code_hash
 
 log = logging.getLogger(__name__)
@@ -47,7 +48,7 @@ INSTALL_HINT = "pip install '.[distributed]'"
 def require_distributed() -> None:
     """ClusterError, saying how to install it, unless Dask distributed can be imported."""
     try:
-        import distributed  # noqa: F401
+        import distributed  # noqa: F401  # an optional dependency: only asked for here
     except ImportError:
         raise ClusterError(
             f"--scheduler runs reports on a Dask cluster, but Dask distributed is not "
@@ -60,8 +61,6 @@ def require_distributed() -> None:
 
 def environment() -> dict[str, Any]:
     """This process's project root, helper code hash, Python and installed packages."""
-    from helpers.paths import PROJ_ROOT
-
     packages = sorted(
         f"{d.metadata['Name'].lower()}=={d.version}"
         for d in metadata.distributions()
@@ -74,7 +73,7 @@ def environment() -> dict[str, Any]:
         "packages": packages,
     }
     with contextlib.suppress(ImportError, ValueError):  # ValueError: not in a worker
-        from distributed import get_worker
+        from distributed import get_worker  # optional dependency, on a worker
 
         found["worker"] = get_worker().address
     return found
@@ -160,9 +159,7 @@ def tidy_dead_attempt(job: Job) -> None:
     if the worker died while the HTML was being written: that notebook is kept as
     ``<org>.failed.ipynb``, like a failed report's.
     """
-    import nbformat
-
-    from helpers.pipeline.job import temp_paths
+    import nbformat  # only after a worker died
 
     tmp_nb, tmp_html = temp_paths(job)
     tmp_html.unlink(missing_ok=True)
@@ -175,7 +172,7 @@ def tidy_dead_attempt(job: Job) -> None:
 
 
 def _result(fut: Any, job: Job) -> JobResult:
-    from distributed import KilledWorker
+    from distributed import KilledWorker  # optional dependency (only with --scheduler)
 
     try:
         result: JobResult = fut.result()
@@ -199,7 +196,7 @@ def _result(fut: Any, job: Job) -> JobResult:
 def connect(address: str) -> Any:
     """A Client of the scheduler at ``address``; ClusterError if it does not answer."""
     require_distributed()
-    from distributed import Client
+    from distributed import Client  # optional dependency (only with --scheduler)
 
     try:
         return Client(address, timeout=CONNECT_TIMEOUT, set_as_default=False)  # type: ignore[no-untyped-call]
@@ -216,7 +213,7 @@ def run_jobs_dask(
     """Run ``jobs`` on the cluster's workers, calling ``on_result`` as each finishes."""
     if not jobs:
         return
-    from distributed import as_completed
+    from distributed import as_completed  # optional dependency (only with --scheduler)
 
     client = connect(scheduler_address)
     try:

@@ -73,7 +73,7 @@ def now() -> str:
 @cache
 def _exporter() -> Any:
     from jinja2 import DictLoader
-    from nbconvert import HTMLExporter
+    from nbconvert import HTMLExporter  # only when a report is exported (slow to import)
 
     return HTMLExporter(  # type: ignore[no-untyped-call]
         extra_loaders=[DictLoader({"nhs_kit.html.j2": _TEMPLATE})],

@@ -31,6 +31,15 @@ from helpers.pipeline.plan import Job, canonical_json
 
 log = logging.getLogger(__name__)
 _ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
+#: What a report's kernel imports from the kit: a warm fork server imports it once for all.
+KERNEL_PRELOAD = (
+    "helpers.metrics",
+    "helpers.figures",
+    "helpers.data.store",
+    "helpers.charts",
+    "helpers.report",
+    "helpers.narrative",
+)
 #: Kernel command-line options: keep the kernel's own start-up warnings out of the terminal.
 KERNEL_ARGUMENTS = ["--IPKernelApp.log_level=ERROR"]
 
@@ -74,7 +83,7 @@ def _cell_label(index: int, count: object, source: str) -> str:
 
 def _last_started_cell() -> str:
     """The cell papermill last started in the notebook being executed ('' if unknown)."""
-    from helpers.pipeline import engine
+    from helpers.pipeline import engine  # papermill's engines: loaded only when a report runs
 
     started = engine.started_cells()
     if not started:
@@ -85,7 +94,7 @@ def _last_started_cell() -> str:
 
 def _failure(exc: BaseException) -> tuple[str, str]:
     """One line naming the failing cell and the error, and the traceback for the log."""
-    from papermill.exceptions import PapermillExecutionError
+    from papermill.exceptions import PapermillExecutionError  # only when a report runs
 
     if isinstance(exc, PapermillExecutionError):
         line = (
@@ -110,9 +119,9 @@ def _signals_deferred() -> Iterator[None]:
 
 def _keep_failed(job: Job, started: str) -> bool:
     """Keep the failed run's executed cells as ``<org>.failed.ipynb`` (never the good file)."""
-    import nbformat
+    import nbformat  # only when a report runs
 
-    from helpers.pipeline import engine
+    from helpers.pipeline import engine  # papermill's engines: loaded only when a report runs
 
     nb = engine.partial_notebook()  # also holds papermill's error cell, if it added one
     if nb is None:  # the kernel never got the notebook
@@ -143,9 +152,9 @@ def temp_paths(job: Job) -> tuple[Path, Path]:
 
 def _kernel_never_ran(exc: BaseException) -> bool:
     """Whether a run failed before its kernel executed any cell (e.g. a port clash at start)."""
-    from papermill.exceptions import PapermillExecutionError
+    from papermill.exceptions import PapermillExecutionError  # only when a report runs
 
-    from helpers.pipeline import engine
+    from helpers.pipeline import engine  # papermill's engines: loaded only when a report runs
 
     if isinstance(exc, PapermillExecutionError | KeyboardInterrupt):
         return False
@@ -161,9 +170,9 @@ def _execute(job: Job) -> Any:
     executed notebook itself, so that every write of a report goes through
     :func:`~helpers.files.storage_faults`.
     """
-    import papermill
+    import papermill  # only when a report runs: a no-op rerun never loads it (1.5 s)
 
-    from helpers.pipeline import engine
+    from helpers.pipeline import engine  # papermill's engines: loaded only when a report runs
 
     for attempt in (1, 2):
         engine.forget()
@@ -191,7 +200,7 @@ def _execute(job: Job) -> Any:
 
 def run_job(job: Job) -> JobResult:
     """Execute one report with papermill, write its HTML, move both into place, stamp it."""
-    import nbformat
+    import nbformat  # only when a report runs
 
     if stopping.is_set():
         raise KeyboardInterrupt("the run is stopping")

@@ -62,7 +62,7 @@ def _cache_entry(digest: str, cache_dir: Path | None) -> Path | None:
 
 @cache
 def _inspect(notebook: Path, digest: str) -> list[NotebookParameter]:
-    import papermill
+    import papermill  # only when a notebook changed: it costs about 1.5 s of start-up
 
     found = papermill.inspect_notebook(notebook)
     return [NotebookParameter(n, str(p["inferred_type_name"])) for n, p in found.items()]

@@ -19,6 +19,7 @@ from helpers import narrative
 from helpers.data.periods import Period
 from helpers.files import write_atomic
 from helpers.pipeline.plan import Job, Plan, is_up_to_date
+from helpers.report.registry import FAMILIES
 
 _STYLE = """
 body { font-family: Arial, Helvetica, sans-serif; margin: 1.5em; color: #212b32; }
@@ -85,8 +86,6 @@ def _report_row(job: Job, name: str, status: str, figs: pd.DataFrame) -> str:
 
 def period_index(plan: Plan, names: Mapping[str, str], failed: set[str], figs: pd.DataFrame) -> str:
     """The period's index.html: every report, linked, with its headline figures."""
-    from helpers.report.registry import FAMILIES
-
     e = html.escape
     period = plan.params.period
     good = {j.name for j in plan.jobs if is_up_to_date(j)}

@@ -43,7 +43,7 @@ from helpers.files import remove_temp_files, storage_faults
 from helpers.kernels.forkserver import warm_kernels
 from helpers.paths import DEFAULT, ProjectPaths
 from helpers.pipeline.export import export_period, exports_current, now, provenance
-from helpers.pipeline.job import JobResult
+from helpers.pipeline.job import KERNEL_PRELOAD, JobResult
 from helpers.pipeline.lock import period_lock
 from helpers.pipeline.params import PeriodParams, load_params, params_files
 from helpers.pipeline.plan import Plan, build_plan
@@ -261,7 +261,7 @@ def _run(
 
                 run_jobs_dask(to_run, scheduler, on_result)
             else:
-                with warm_kernels(bool(to_run)):
+                with warm_kernels(bool(to_run), KERNEL_PRELOAD):
                     run_jobs(to_run, workers, on_result)
     finally:
         observer.stopped()
