@@ -24,6 +24,7 @@ $(STAMP): requirements.lock pyproject.toml
 	$(PY) -m pip install --quiet --disable-pip-version-check --require-hashes --no-deps -r requirements.lock
 	$(PY) -m pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e .
 	$(PY) -m helpers.kernels.kernelspec >/dev/null
+	@$(MAKE) --no-print-directory notebook-diffs
 	@touch $(STAMP)
 
 ## Create or refresh the virtual environment from the pinned lock
@@ -34,6 +35,15 @@ lock: $(STAMP)
 	$(PY) -m pip install --quiet uv
 	$(VENV)/bin/uv pip compile pyproject.toml --extra dev --extra distributed --generate-hashes \
 		--python-version 3.11 --python-platform x86_64-unknown-linux-gnu -o requirements.lock
+
+## Make git diff and merge show notebooks as cells (nbdime; make venv does it in a git clone)
+notebook-diffs:
+	@if git rev-parse --git-dir >/dev/null 2>&1 && test -x $(VENV)/bin/git-nbdiffdriver; then \
+		git config diff.jupyternotebook.command "$(CURDIR)/$(VENV)/bin/git-nbdiffdriver diff"; \
+		git config merge.jupyternotebook.driver \
+			"$(CURDIR)/$(VENV)/bin/git-nbmergedriver merge %O %A %B %L %P"; \
+		git config merge.jupyternotebook.name "jupyter notebook merge driver"; \
+	fi
 
 ## Lint and format-check with ruff, type-check src/ with mypy, check the layers (import-linter)
 lint: $(STAMP)
@@ -113,4 +123,4 @@ distclean: clean
 help:
 	@awk '/^## /{doc=substr($$0,4); next} /^[a-zA-Z_-]+:/{if(doc){split($$1,t,":"); printf "  \033[36m%-12s\033[0m %s\n", t[1], doc}; doc=""}' $(MAKEFILE_LIST)
 
-.PHONY: venv lock lint format validate reports new-period test browser golden bench sample lab clean distclean help
+.PHONY: venv notebook-diffs lock lint format validate reports new-period test browser golden bench sample lab clean distclean help
