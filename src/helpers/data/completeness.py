@@ -39,14 +39,21 @@ def _present(checked: CheckedTable, *cols: str) -> set[tuple[str, ...]] | None:
     return set(frame[list(cols)].astype(str).itertuples(index=False, name=None))
 
 
+def _keys(ctx: Context, name: str, *cols: str) -> tuple[CheckedTable, set[tuple[str, ...]]] | None:
+    """The table and its rows' keys, or None when it is missing or has a refused key cell."""
+    table = ctx.tables.get(name)
+    if table is None:
+        return None
+    present = _present(table, *cols)
+    return None if present is None else (table, present)
+
+
 def _check_months_complete(ctx: Context) -> None:
     """Every trust, PCT and care trust has a row for every month it was open, to the position."""
-    fp = ctx.tables.get("financial_position")
-    if fp is None:
+    found = _keys(ctx, "financial_position", "org_code", "month")
+    if found is None:
         return
-    present = _present(fp, "org_code", "month")
-    if present is None:
-        return
+    fp, present = found
     months = range(1, ctx.period.month + 1)
     due = {m: ctx.reporting_in_month(m) for m in months}
     span = f"M01 to {ctx.period.end_month_label}"
@@ -85,12 +92,10 @@ def _check_months_complete(ctx: Context) -> None:
 
 def _check_sha_complete(ctx: Context) -> None:
     """Every SHA budget line has a row for every month to the position."""
-    sha = ctx.tables.get("sha_budgets")
-    if sha is None:
+    found = _keys(ctx, "sha_budgets", "month", "budget_line")
+    if found is None:
         return
-    present = _present(sha, "month", "budget_line")
-    if present is None:
-        return
+    sha, present = found
     lines = ", ".join(BUDGET_LINES[:-1]) + " and " + BUDGET_LINES[-1]
     expected = (
         f"expected {lines} for every month M01 to {ctx.period.end_month_label}: London's "
@@ -122,12 +127,10 @@ def _check_all_parts(
     ctx: Context, name: str, column: str, parts: Sequence[str], types: Sequence[str], what: str
 ) -> None:
     """Every organisation of ``types`` valid at the period end has a row for each of ``parts``."""
-    table = ctx.tables.get(name)
-    if table is None:
+    found = _keys(ctx, name, "org_code", column)
+    if found is None:
         return
-    present = _present(table, "org_code", column)
-    if present is None:
-        return
+    table, present = found
     listed = ", ".join(parts[:-1]) + " and " + parts[-1]
     for org in ctx.reporting_orgs(types):
         gaps = [p for p in parts if (org, p) not in present]
