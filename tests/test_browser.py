@@ -69,9 +69,9 @@ def on_ci() -> bool:
 
 
 def board_gbp_m(value: float) -> str:
-    """Board style: ``£215.4m``, a deficit ``£(106.8)m``."""
+    """A £m figure as a table shows it: ``215.4 (£m)``, a deficit ``(106.8) (£m)``."""
     shown = f"{abs(value):,.1f}"
-    return f"£({shown})m" if round(value, 1) < 0 else f"£{shown}m"
+    return f"({shown}) (£m)" if round(value, 1) < 0 else f"{shown} (£m)"
 
 
 def index_text(figure: str, value: float, unit: str) -> str:

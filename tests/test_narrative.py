@@ -26,91 +26,13 @@ def q1() -> PeriodData:
     return load_period("2011-12-Q1")
 
 
-@pytest.mark.parametrize(
-    ("value", "expected"),
-    [
-        (274.0, "£274.0m"),
-        (-12.9, "£(12.9)m"),
-        (1234.56, "£1,234.6m"),
-        (0.0, "£0.0m"),
-        (-0.04, "£0.0m"),  # rounds to zero: never "£(0.0)m"
-        (-0.05, "£(0.1)m"),
-        (8.7, "£8.7m"),
-    ],
-)
-def test_gbp_m(value: float, expected: str) -> None:
-    assert narrative.gbp_m(value) == expected
-
-
-def test_money_cells_use_brackets_for_negatives() -> None:
-    assert narrative.money(-196.0) == "(196.0)"
-    assert narrative.money(433.44) == "433.4"
-    assert narrative.money(-1234.5, decimals=0) == "(1,234)"
-
-
-@pytest.mark.parametrize(
-    ("variance", "expected"),
-    [
-        (-196.0, "£196.0m below plan"),
-        (8.7, "£8.7m above plan"),
-        (0.0, "on plan"),
-        (0.04, "on plan"),
-        (-0.1, "£0.1m below plan"),
-    ],
-)
-def test_signed_phrase(variance: float, expected: str) -> None:
-    assert narrative.signed_phrase(variance) == expected
-
-
-def test_signed_phrase_names_what_it_compares_with() -> None:
-    assert narrative.signed_phrase(-2.6, "target") == "£2.6m below target"
-
-
-def test_outturn_and_movement_phrases() -> None:
-    assert narrative.outturn_phrase(274.0) == "a £274.0m surplus"
-    assert narrative.outturn_phrase(-106.8) == "a £(106.8)m deficit"
-    assert narrative.outturn_phrase(0.01) == "break-even"
-    assert narrative.movement_phrase(-23.9, "M09") == "down £23.9m since M09"
-    assert narrative.movement_phrase(2.8, "M02") == "up £2.8m since M02"
-    assert narrative.movement_phrase(0.0, "M02") == "unchanged since M02"
-
-
-def test_percentages_counts_and_lists() -> None:
-    assert narrative.pct(16.9915) == "17.0%"
-    assert narrative.pct(-2.8129) == "-2.8%"
-    assert narrative.pct(-0.01) == "0.0%"
-    assert [narrative.count_words(n) for n in (0, 8, 12, 13)] == ["no", "eight", "twelve", "13"]
-    assert [narrative.ordinal(n) for n in (1, 2, 3, 4, 11, 12, 13, 21, 22, 101)] == [
-        "1st",
-        "2nd",
-        "3rd",
-        "4th",
-        "11th",
-        "12th",
-        "13th",
-        "21st",
-        "22nd",
-        "101st",
-    ]
-    assert narrative.join_words([]) == ""
-    assert narrative.join_words(["a"]) == "a"
-    assert narrative.join_words(["a", "b", "c"]) == "a, b and c"
-
-
-def test_short_names_drop_legal_suffixes() -> None:
-    assert narrative.short_name("Haringey Teaching PCT") == "Haringey"
-    assert narrative.short_name("Bexley Care Trust") == "Bexley"
-    assert narrative.short_name("St George's Healthcare NHS Trust") == "St George's Healthcare"
-    assert narrative.short_name("North Central London") == "North Central London"
-
-
 def test_regional_summary_for_london_m10(m10: PeriodData) -> None:
     text = narrative.regional_summary(
         regional_outturn.headline_figures(m10), area="London", year="2010-11", previous_month="M09"
     )
-    assert text.startswith("London forecasts a £274.0m surplus for 2010-11, £196.0m below plan.")
-    assert "the SHA's own budgets forecast a £184.0m surplus (£145.0m below plan)" in text
-    assert "NHS trusts forecast a £(38.0)m deficit (£58.0m below plan)" in text
+    assert text.startswith("London forecasts a surplus of £274.0m for 2010-11, £196.0m below plan.")
+    assert "the SHA's own budgets forecast a surplus of £184.0m (£145.0m below plan)" in text
+    assert "NHS trusts forecast a deficit of £38.0m (£58.0m below plan)" in text
     assert "The forecast is down £23.9m since M09." in text
     assert "Providers forecast CIP savings of £362.0m" in text
     assert "17.0% short of plan (4.6% of turnover)" in text
@@ -122,7 +44,7 @@ def test_regional_summary_for_london_m10(m10: PeriodData) -> None:
 def test_regional_summary_for_a_cluster(q1: PeriodData) -> None:
     figs = regional_outturn.headline_figures(q1, "NCL")
     text = narrative.regional_summary(figs, area="North Central London", year="2011-12")
-    assert text.startswith("North Central London's PCTs forecast a £20.5m surplus for 2011-12")
+    assert text.startswith("North Central London's PCTs forecast a surplus of £20.5m for 2011-12")
     assert "Two of its PCTs need support" in text
 
 
@@ -135,10 +57,10 @@ def test_provider_summaries(m10: PeriodData) -> None:
     rf4 = narrative.provider_summary_trust(
         provider_shortfall.headline_figures(m10, "RF4"), table, "RF4", 1.0
     )
-    assert "forecasts a £(11.7)m deficit, £12.9m below plan (-2.8% of turnover)" in rf4
+    assert "forecasts a deficit of £11.7m, £12.9m below plan (2.8% of turnover)" in rf4
     assert "it is significantly behind plan." in rf4
     assert "ranks 2nd of London's 25 NHS trusts" in rf4
-    assert "CIP slippage £(6.7)m" in rf4
+    assert "CIP slippage (£6.7m adverse)" in rf4
 
 
 def test_trust_on_plan_is_not_behind(q1: PeriodData) -> None:
@@ -161,7 +83,8 @@ def test_driver_phrase_lists_non_zero_drivers_largest_first() -> None:
         }
     )
     assert narrative.driver_phrase(row) == (
-        "activity above plan £(3.0)m, other items £2.0m and CIP slippage £(1.0)m"
+        "activity above plan (£3.0m adverse), other items (£2.0m favourable) and CIP slippage "
+        "(£1.0m adverse)"
     )
 
 
@@ -178,7 +101,7 @@ def test_pct_summaries(m10: PeriodData, q1: PeriodData) -> None:
         pct_support_needs.headline_figures(m10, "5C9"), "Haringey Teaching PCT"
     )
     assert "including £28.2m of London Challenged Trust Board support" in haringey
-    assert "Without support it would report a £(28.0)m deficit" in haringey
+    assert "Without support it would report a deficit of £28.0m" in haringey
     camden = narrative.pct_summary_org(pct_support_needs.headline_figures(m10, "5K7"), "Camden PCT")
     assert "it breaks even" in camden
     assert "support" not in camden.split(".")[0]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+import io
 import shutil
 from pathlib import Path
 
@@ -9,7 +11,11 @@ import pandas as pd
 import pytest
 from kit_project import make_project, run_kit
 
+from helpers.errors import FigureError
+from helpers.figures import unit_of
 from helpers.paths import PROJ_ROOT
+from helpers.pipeline.export import definitions_csv
+from helpers.report import open_report
 from helpers.report.registry import FAMILIES
 
 PERIOD = "2011-12-Q1"
@@ -55,7 +61,7 @@ from __future__ import annotations
 from helpers import metrics
 from helpers.report.base import Report
 from helpers.report.display import Table, board_table
-from helpers.report.family import Family, Figures, Parameter
+from helpers.report.family import Family, Figures, Parameter, figure
 
 
 def _top_n(value: object) -> object:
@@ -96,7 +102,9 @@ FAMILY = Family(
     org_types=("sha", "nhs_trust"),
     org_help="NHS London (Q36) or one NHS trust",
     options=(TOP_N,),
-    figure_names=("turnover_gbp_m",),
+    dictionary=(
+        figure("turnover_gbp_m", "Turnover, NHS trusts", "Annual turnover, £m, from the returns."),
+    ),
     figures=figures,
     summary=summary,
     definitions=definitions,
@@ -183,3 +191,37 @@ def test_a_fifth_family_is_one_module_one_notebook_and_one_registry_line(tmp_pat
     assert 'href="trust_turnover/RF4.html"' in index
     report = (out / "trust_turnover" / "Q36.html").read_text(encoding="utf-8")
     assert "The largest NHS trusts by turnover" in report
+
+
+# --- the figure dictionary ----------------------------------------------------------------
+
+
+@pytest.mark.parametrize("family", FAMILIES)
+def test_every_figure_has_a_label_unit_direction_and_definition(family: str) -> None:
+    for entry in FAMILIES[family].dictionary:
+        assert entry.label and entry.label[0].isupper(), entry
+        assert entry.definition.endswith("."), entry
+        assert entry.better in ("higher", "lower", "neither"), entry
+        assert entry.unit == unit_of(entry.name)
+        if entry.unit == "gbp_m":
+            assert "£m" in entry.definition, f"{entry.name}: say the unit"
+
+
+def test_the_dictionary_is_published_beside_figures_csv(recorded: pd.DataFrame) -> None:
+    """figure_definitions.csv joins figures.csv on (notebook, figure) with no row left out."""
+    table = pd.read_csv(io.StringIO(definitions_csv(list(FAMILIES))), dtype=str)
+    assert list(table.columns) == ["notebook", "figure", "label", "unit", "better", "definition"]
+    joined = recorded.merge(table, on=["notebook", "figure"], how="left", indicator=True)
+    assert set(joined["_merge"]) == {"both"}
+    assert (joined["unit_x"] == joined["unit_y"]).all()
+    assert not table.duplicated(["notebook", "figure"]).any()
+
+
+def test_a_report_cannot_record_a_figure_without_a_definition() -> None:
+    report = open_report("pct_support_needs", PERIOD, "5NC")
+    bare = dataclasses.replace(
+        report.spec,
+        dictionary=tuple(f for f in report.spec.dictionary if f.name != "needs_support"),
+    )
+    with pytest.raises(FigureError, match="records needs_support, which its figure dictionary"):
+        dataclasses.replace(report, spec=bare, _cache={}).figures()

@@ -223,7 +223,18 @@ def test_board_table_and_its_bundle_are_deterministic() -> None:
     }
     first, second = display.table_bundle(table), display.table_bundle(table)
     assert first == second
-    assert set(first) == {"text/plain", "text/html"}
+    assert set(first) == {"text/plain", "text/html", display.TABLE_MIME}
+    assert first[display.TABLE_MIME] == {  # numbers stay numbers, for the board workbook
+        "caption": "A caption",
+        "columns": [
+            {"header": "Who", "kind": "text"},
+            {"header": "£m", "kind": "money"},
+            {"header": "%", "kind": "pct"},
+            {"header": "OK", "kind": "flag"},
+        ],
+        "rows": [["A & B", -12.94, 16.99, True], ["C", 1234.5, None, False]],
+        "empty_text": "Nothing to show.",
+    }
     assert first["text/plain"].startswith("A caption\n")
     html = first["text/html"]
     assert "A &amp; B" in html and "<caption>A caption</caption>" in html
@@ -231,7 +242,8 @@ def test_board_table_and_its_bundle_are_deterministic() -> None:
     empty = display.table_bundle(
         display.board_table(frame.iloc[0:0], {"name": ("Who", "text")}, "x", "None.")
     )
-    assert empty == {"text/plain": "None.", "text/markdown": "*None.*"}
+    assert empty["text/plain"] == "None." and empty["text/markdown"] == "*None.*"
+    assert empty[display.TABLE_MIME]["rows"] == []
     with pytest.raises(ValueError, match="unknown column kind"):
         display.board_table(frame, {"name": ("Who", "words")}, "x")
 

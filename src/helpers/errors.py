@@ -75,6 +75,10 @@ class ParameterError(KitError):
     """Raised when a report parameter or a params file is invalid."""
 
 
+class FigureError(KitError):
+    """Raised when a report records a figure its family's dictionary does not define."""
+
+
 class LockError(KitError):
     """Raised when another run of the same period already holds the outputs lock."""
 

@@ -1,37 +1,38 @@
-"""Board-style text: £m amounts, variances in words, and each family's summary paragraph.
+"""The board's words: each family's summary paragraph, written from its headline figures.
 
->>> gbp_m(274.0), gbp_m(-12.9), signed_phrase(-196.0), signed_phrase(8.7)
-('£274.0m', '£(12.9)m', '£196.0m below plan', '£8.7m above plan')
->>> outturn_phrase(274.0), outturn_phrase(-106.8), pct(16.9915)
-('a £274.0m surplus', 'a £(106.8)m deficit', '17.0%')
+Usage example (what each family's ``summary`` does)::
+
+    text = regional_summary(report.figures(), area="London", year="2011-12",
+                            previous_month="M02")  # "London forecasts a surplus of £215.4m ..."
 
 Every summary builder is a pure function of the metrics outputs (figures dictionaries and
-tables), so the words a board reads are tested like the numbers.
+tables), so the words a board reads are tested like the numbers. Numbers are written in board
+style by :mod:`helpers.formats` (``a deficit of £106.8m``, never ``£(106.8)m`` in text).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 
 import pandas as pd
 
-Figures = Mapping[str, float | int]
-
-_WORDS = (
-    "no",
-    "one",
-    "two",
-    "three",
-    "four",
-    "five",
-    "six",
-    "seven",
-    "eight",
-    "nine",
-    "ten",
-    "eleven",
-    "twelve",
+from helpers.formats import (
+    amount,
+    count_words,
+    effect_phrase,
+    join_words,
+    movement_phrase,
+    ordinal,
+    outturn_phrase,
+    pct,
+    planned_phrase,
+    plural,
+    rounded,
+    short_name,
+    signed_phrase,
 )
+
+Figures = Mapping[str, float | int]
 
 
 # --- safe text ----------------------------------------------------------------------------
@@ -53,83 +54,6 @@ def markdown_safe(text: str) -> str:
     return text.translate(_MARKDOWN_UNSAFE)
 
 
-# --- numbers ------------------------------------------------------------------------------
-
-
-def _rounded(x: float, decimals: int) -> float:
-    """``x`` rounded, with -0.0 turned into 0.0 (so nothing prints as ``(0.0)``)."""
-    r = round(float(x), decimals)
-    return 0.0 if r == 0 else r
-
-
-def money(x: float, decimals: int = 1) -> str:
-    """A table cell in £m: ``274.0``, negatives in brackets ``(12.9)``, ``1,234.5``."""
-    r = _rounded(x, decimals)
-    text = f"{abs(r):,.{decimals}f}"
-    return f"({text})" if r < 0 else text
-
-
-def gbp_m(x: float, decimals: int = 1) -> str:
-    """An amount in £ million: ``£274.0m``; a deficit or adverse amount ``£(12.9)m``."""
-    return f"£{money(x, decimals)}m"
-
-
-def pct(x: float, decimals: int = 1) -> str:
-    """A percentage (0-100 scale): ``4.6%``; negative ``-0.7%``."""
-    return f"{_rounded(x, decimals):.{decimals}f}%"
-
-
-def count_words(n: int) -> str:
-    """Small counts in words as board papers write them (``eight``); 13 and over as digits."""
-    return _WORDS[n] if 0 <= n < len(_WORDS) else str(n)
-
-
-def ordinal(n: int) -> str:
-    """``1st``, ``2nd``, ``3rd``, ``11th``, ``22nd``."""
-    suffix = "th" if 11 <= n % 100 <= 13 else {1: "st", 2: "nd", 3: "rd"}.get(n % 10, "th")
-    return f"{n}{suffix}"
-
-
-def signed_phrase(variance: float, what: str = "plan") -> str:
-    """A variance in words: ``£196.0m below plan``, ``£8.7m above plan`` or ``on plan``."""
-    r = _rounded(variance, 1)
-    if r == 0:
-        return f"on {what}"
-    return f"{gbp_m(abs(r))} {'above' if r > 0 else 'below'} {what}"
-
-
-def outturn_phrase(x: float) -> str:
-    """A surplus or deficit with its article: ``a £274.0m surplus``, ``a £(12.9)m deficit``."""
-    r = _rounded(x, 1)
-    if r == 0:
-        return "break-even"
-    return f"a {gbp_m(r)} {'surplus' if r > 0 else 'deficit'}"
-
-
-def movement_phrase(movement: float, since: str) -> str:
-    """Movement of a forecast: ``up £2.8m since M02``, ``down £23.9m since M09``."""
-    r = _rounded(movement, 1)
-    if r == 0:
-        return f"unchanged since {since}"
-    return f"{'up' if r > 0 else 'down'} {gbp_m(abs(r))} since {since}"
-
-
-def join_words(items: Iterable[str]) -> str:
-    """``a``, ``a and b``, ``a, b and c``."""
-    words = list(items)
-    if len(words) <= 1:
-        return "".join(words)
-    return ", ".join(words[:-1]) + " and " + words[-1]
-
-
-def short_name(name: str) -> str:
-    """An organisation's name without its legal suffix, for lists in prose."""
-    for suffix in (" Teaching PCT", " PCT", " Care Trust", " NHS Trust"):
-        if name.endswith(suffix):
-            return name[: -len(suffix)]
-    return name
-
-
 def _savings_sentence(who: str, programme: str, figs: Figures, prefix: str, base: str) -> str:
     plan = float(figs[f"{prefix}_savings_plan_gbp_m"])
     forecast = float(figs[f"{prefix}_savings_forecast_gbp_m"])
@@ -137,8 +61,8 @@ def _savings_sentence(who: str, programme: str, figs: Figures, prefix: str, base
     share = float(figs[f"{prefix}_savings_pct_of_{base}"])
     gap = f"{pct(shortfall)} short of plan" if shortfall > 0 else f"{pct(-shortfall)} above plan"
     return (
-        f"{who} forecast {programme} savings of {gbp_m(forecast)} against a plan of "
-        f"{gbp_m(plan)}, {gap} ({pct(share)} of {base})."
+        f"{who} forecast {programme} savings of {amount(forecast)} against a plan of "
+        f"{amount(plan)}, {gap} ({pct(share)} of {base})."
     )
 
 
@@ -168,24 +92,23 @@ def regional_summary(
     ytd = float(figs["region_ytd_actual_gbp_m"])
     ytd_plan = float(figs["region_ytd_plan_gbp_m"])
     lines.append(
-        f"Year to date the position is {gbp_m(ytd)} against a plan of {gbp_m(ytd_plan)} "
+        f"Year to date {area} reports {outturn_phrase(ytd)} against {planned_phrase(ytd_plan)} "
         f"({signed_phrase(ytd - ytd_plan)})."
     )
     if previous_month is not None and "region_forecast_movement_gbp_m" in figs:
         move = float(figs["region_forecast_movement_gbp_m"])
         lines.append(f"The forecast is {movement_phrase(move, previous_month)}.")
-    lines.append(
-        f"Last year {area}'s outturn was {gbp_m(float(figs['region_prior_year_outturn_gbp_m']))}."
-    )
+    prior = float(figs["region_prior_year_outturn_gbp_m"])
+    lines.append(f"Last year {area}'s outturn was {outturn_phrase(prior)}.")
     lines.append(_savings_sentence("Providers", "CIP", figs, "providers", "turnover"))
     lines.append(_savings_sentence("PCTs", "QIPP", figs, "pcts", "resources"))
     behind = int(figs["trusts_significantly_behind_plan_count"])
     support = int(figs["pcts_needing_support_count"])
     lines.append(
-        f"{count_words(behind).capitalize()} NHS {_plural(behind, 'trust is', 'trusts are')} "
+        f"{count_words(behind).capitalize()} NHS {plural(behind, 'trust is', 'trusts are')} "
         f"significantly behind plan and {count_words(support)} "
-        f"{_plural(support, 'PCT', 'PCTs')} cannot break even without support from the "
-        f"London Challenged Trust Board ({gbp_m(float(figs['pcts_lctb_support_gbp_m']))} in "
+        f"{plural(support, 'PCT', 'PCTs')} cannot break even without support from the "
+        f"London Challenged Trust Board ({amount(float(figs['pcts_lctb_support_gbp_m']))} in "
         "the forecasts)."
     )
     return " ".join(lines)
@@ -205,9 +128,9 @@ def _cluster_outturn_summary(figs: Figures, *, area: str, year: str) -> str:
     support = int(figs["pcts_needing_support_count"])
     lines = [
         f"{area}'s PCTs forecast {outturn_phrase(out)} for {year}, {signed_phrase(var)}.",
-        f"Year to date they report {gbp_m(ytd)} against a plan of {gbp_m(ytd_plan)} "
+        f"Year to date they report {outturn_phrase(ytd)} against {planned_phrase(ytd_plan)} "
         f"({signed_phrase(ytd - ytd_plan)}); last year they returned "
-        f"{gbp_m(float(figs['pcts_prior_year_outturn_gbp_m']))}.",
+        f"{outturn_phrase(float(figs['pcts_prior_year_outturn_gbp_m']))}.",
     ]
     if "pcts_savings_plan_gbp_m" in figs:
         lines.append(_savings_sentence("They", "QIPP", figs, "pcts", "resources"))
@@ -217,10 +140,6 @@ def _cluster_outturn_summary(figs: Figures, *, area: str, year: str) -> str:
         "Challenged Trust Board to break even."
     )
     return " ".join(lines)
-
-
-def _plural(n: int, one: str, many: str) -> str:
-    return one if n == 1 else many
 
 
 # --- provider_shortfall -------------------------------------------------------------------
@@ -234,7 +153,7 @@ def provider_summary_london(figs: Figures, table: pd.DataFrame, threshold_pct: f
     lines = [
         f"London's {len(table)} NHS trusts together forecast "
         f"{signed_phrase(float(figs['trusts_forecast_variance_to_plan_gbp_m']))}.",
-        f"{count_words(n).capitalize()} {_plural(n, 'trust is', 'trusts are')} significantly "
+        f"{count_words(n).capitalize()} {plural(n, 'trust is', 'trusts are')} significantly "
         f"behind plan (an adverse variance of more than {pct(threshold_pct)} of turnover)"
         + (f": {names}." if n else "."),
         _savings_sentence("Together they", "CIP", figs, "providers", "turnover"),
@@ -259,7 +178,7 @@ def provider_summary_trust(
     )
     lines = [
         f"{name} forecasts {outturn_phrase(float(figs['forecast_outturn_gbp_m']))}, "
-        f"{signed_phrase(float(figs['variance_to_plan_gbp_m']))} ({pct(share)} of turnover): "
+        f"{signed_phrase(float(figs['variance_to_plan_gbp_m']))} ({pct(abs(share))} of turnover): "
         f"it is {verdict}.",
         f"By variance as a share of turnover it ranks {ordinal(rank)} of London's "
         f"{len(table)} NHS trusts, worst first.",
@@ -271,7 +190,7 @@ def provider_summary_trust(
     forecast = float(figs["cip_forecast_gbp_m"])
     short = float(figs["cip_shortfall_pct"])
     lines.append(
-        f"It forecasts CIP savings of {gbp_m(forecast)} against a plan of {gbp_m(plan)}"
+        f"It forecasts CIP savings of {amount(forecast)} against a plan of {amount(plan)}"
         + (f", {pct(short)} short." if short > 0 else ".")
     )
     return " ".join(lines)
@@ -287,14 +206,14 @@ DRIVER_LABELS = {
 
 
 def driver_phrase(row: pd.Series) -> str:
-    """Non-zero variance drivers of one trust, largest first: ``CIP slippage £(4.3)m, ...``."""
+    """Non-zero drivers of one trust, largest first: ``CIP slippage (£4.3m adverse), ...``."""
     items = [
         (DRIVER_LABELS[d], float(row[f"driver_{d}_gbp_m"]))
         for d in DRIVER_LABELS
-        if _rounded(float(row[f"driver_{d}_gbp_m"]), 1) != 0
+        if rounded(float(row[f"driver_{d}_gbp_m"]), 1) != 0
     ]
     items.sort(key=lambda kv: (-abs(kv[1]), kv[0]))
-    return join_words(f"{label} {gbp_m(value)}" for label, value in items)
+    return join_words(f"{label} ({effect_phrase(value)})" for label, value in items)
 
 
 # --- pct_support_needs --------------------------------------------------------------------
@@ -310,10 +229,10 @@ def pct_summary_london(figs: Figures, table: pd.DataFrame) -> str:
         "without support from the London "
         "Challenged Trust Board" + (f": {names}." if n else "."),
         f"Together PCTs forecast {outturn_phrase(float(figs['pcts_forecast_outturn_gbp_m']))} "
-        f"including {gbp_m(float(figs['pcts_lctb_support_gbp_m']))} of that support; "
+        f"including {amount(float(figs['pcts_lctb_support_gbp_m']))} of that support; "
         f"before it, {outturn_phrase(float(figs['pcts_outturn_before_support_gbp_m']))}.",
         f"Overperformance on acute contracts adds "
-        f"{gbp_m(float(figs['pcts_acute_overperformance_gbp_m']))} of cost to the forecasts.",
+        f"{amount(float(figs['pcts_acute_overperformance_gbp_m']))} of cost to the forecasts.",
         _savings_sentence("PCTs", "QIPP", figs, "pcts", "resources"),
     ]
     return " ".join(lines)
@@ -324,8 +243,8 @@ def pct_summary_org(figs: Figures, name: str) -> str:
     support = float(figs["lctb_support_gbp_m"])
     before = float(figs["outturn_before_support_gbp_m"])
     first = f"{name} forecasts {outturn_phrase(float(figs['forecast_outturn_gbp_m']))}"
-    if _rounded(support, 1) > 0:
-        first += f" including {gbp_m(support)} of London Challenged Trust Board support"
+    if rounded(support, 1) > 0:
+        first += f" including {amount(support)} of London Challenged Trust Board support"
     lines = [first + "."]
     if bool(figs["needs_support"]):
         lines.append(
@@ -337,13 +256,13 @@ def pct_summary_org(figs: Figures, name: str) -> str:
     lines.append(
         f"Its underlying position, without non-recurrent measures, is "
         f"{outturn_phrase(float(figs['underlying_gbp_m']))}; overperformance on acute "
-        f"contracts costs {gbp_m(float(figs['acute_overperformance_gbp_m']))}."
+        f"contracts costs {amount(float(figs['acute_overperformance_gbp_m']))}."
     )
     plan = float(figs["qipp_plan_gbp_m"])
     forecast = float(figs["qipp_forecast_gbp_m"])
     lines.append(
-        f"It forecasts QIPP savings of {gbp_m(forecast)}, "
-        f"{pct(float(figs['qipp_forecast_pct_of_plan']))} of its {gbp_m(plan)} plan."
+        f"It forecasts QIPP savings of {amount(forecast)}, "
+        f"{pct(float(figs['qipp_forecast_pct_of_plan']))} of its {amount(plan)} plan."
     )
     return " ".join(lines)
 
@@ -368,22 +287,22 @@ def cluster_summary(
     ytd_plan = float(figs["qipp_ytd_plan_gbp_m"])
     var = float(figs["qipp_ytd_variance_gbp_m"])
     lines = [
-        f"At the end of {when}, {area} had delivered {gbp_m(ytd)} of QIPP savings against "
-        f"a year-to-date plan of {gbp_m(ytd_plan)}, {signed_phrase(var)}."
+        f"At the end of {when}, {area} had delivered {amount(ytd)} of QIPP savings against "
+        f"a year-to-date plan of {amount(ytd_plan)}, {signed_phrase(var)}."
     ]
     if met_clusters is not None:
         n = len(met_clusters)
         who = join_words(met_clusters)
         lines.append(
             f"{count_words(n).capitalize()} of the clusters fully met "
-            f"{_plural(n, 'its', 'their')} savings target" + (f": {who}." if n else ".")
+            f"{plural(n, 'its', 'their')} savings target" + (f": {who}." if n else ".")
         )
     elif "savings_target_met" in figs:
         met = bool(figs["savings_target_met"])
         lines.append(f"It {'fully met' if met else 'did not meet'} its savings target to date.")
     lines.append(
-        f"The forecast for the year is {gbp_m(float(figs['qipp_forecast_gbp_m']))} against a "
-        f"plan of {gbp_m(float(figs['qipp_annual_plan_gbp_m']))}, "
+        f"The forecast for the year is {amount(float(figs['qipp_forecast_gbp_m']))} against a "
+        f"plan of {amount(float(figs['qipp_annual_plan_gbp_m']))}, "
         f"{signed_phrase(float(figs['qipp_forecast_variance_gbp_m']))}."
     )
     if "milestones_due_count" in figs:
@@ -408,9 +327,9 @@ def delays_summary(delays: pd.DataFrame) -> str:
     reasons = reasons.sort_index().sort_values(ascending=False, kind="stable")
     top = join_words(f"{str(r).replace('_', ' ')} ({c})" for r, c in reasons.head(2).items())
     text = (
-        f"{n} {_plural(n, 'milestone was', 'milestones were')} missed; {short} of them "
+        f"{n} {plural(n, 'milestone was', 'milestones were')} missed; {short} of them "
         f"slipped by two months or less. The commonest "
-        f"{_plural(min(len(reasons), 2), 'reason was', 'reasons were')} {top}."
+        f"{plural(min(len(reasons), 2), 'reason was', 'reasons were')} {top}."
     )
     longest = delays.loc[months >= 3]
     if not longest.empty:

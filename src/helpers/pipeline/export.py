@@ -32,6 +32,7 @@ from helpers.paths import ProjectPaths
 from helpers.pipeline.pages import period_index, write_outputs_index
 from helpers.pipeline.params import PeriodParams
 from helpers.pipeline.plan import Job, Plan, file_sha256, is_up_to_date, read_stamp
+from helpers.report.registry import FAMILIES
 
 VERSIONED = (
     "papermill",
@@ -173,6 +174,21 @@ def figures_csv(frame: pd.DataFrame) -> str:
     return str(out.to_csv(index=False, lineterminator="\n"))
 
 
+#: The columns of figure_definitions.csv, which joins figures.csv on (notebook, figure).
+DEFINITION_COLUMNS = ["notebook", "figure", "label", "unit", "better", "definition"]
+
+
+def definitions_csv(families: list[str]) -> str:
+    """figure_definitions.csv text: the figure dictionary of ``families``, in a stable order."""
+    rows = [
+        [name, f.name, f.label, f.unit, f.better, f.definition]
+        for name in sorted(families)
+        for f in sorted(FAMILIES[name].dictionary, key=lambda f: f.name)
+    ]
+    frame = pd.DataFrame(rows, columns=DEFINITION_COLUMNS)
+    return str(frame.to_csv(index=False, lineterminator="\n"))
+
+
 # --- the manifest and the whole period ------------------------------------------------------
 
 
@@ -211,9 +227,8 @@ def manifest(
 
 def exports_current(plan: Plan, dirs: ProjectPaths) -> bool:
     """Whether the period's pages already describe exactly these good reports (no rewrite)."""
-    pages = [plan.output_dir / n for n in ("figures.csv", "index.html")] + [
-        dirs.outputs / "index.html"
-    ]
+    names = ("figures.csv", "figure_definitions.csv", "index.html")
+    pages = [plan.output_dir / n for n in names] + [dirs.outputs / "index.html"]
     try:
         written = json.loads((plan.output_dir / "manifest.json").read_text(encoding="utf-8"))
     except (OSError, ValueError):
@@ -233,9 +248,12 @@ def exports_current(plan: Plan, dirs: ProjectPaths) -> bool:
 def export_period(
     plan: Plan, dirs: ProjectPaths, failed: set[str], started: str, finished: str | None = None
 ) -> None:
-    """Write the period's figures.csv, index.html and manifest.json (and outputs/index.html)."""
+    """Write the period's figures.csv (and its dictionary), index.html, manifest.json and
+    outputs/index.html."""
     figs = collect_figures(good_jobs(plan))
     write_atomic(plan.output_dir / "figures.csv", figures_csv(figs), only_if_changed=True)
+    dictionary = definitions_csv(list(plan.params.families))
+    write_atomic(plan.output_dir / "figure_definitions.csv", dictionary, only_if_changed=True)
     ref = load_reference(dirs.reference)
     names = {j.org_code: ref.name(j.org_code) for j in plan.jobs}
     page = period_index(plan, names, failed, figs)

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from helpers import narrative
+from helpers import formats
 from helpers.data.periods import Period
 from helpers.files import write_atomic
 from helpers.pipeline.plan import Job, Plan, is_up_to_date
@@ -50,9 +50,9 @@ def _figure_text(name: str, value: float, unit: str) -> str:
     label = name.removesuffix("_gbp_m").removesuffix("_pct").removesuffix("_count")
     label = label.replace("_", " ")
     if unit == "gbp_m":
-        shown = narrative.gbp_m(value)
+        shown = f"{formats.money_cell(value)} (£m)"
     elif unit == "pct":
-        shown = narrative.pct(value)
+        shown = formats.pct(value)
     elif unit == "flag":
         shown = "yes" if value else "no"
     else:

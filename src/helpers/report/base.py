@@ -25,7 +25,7 @@ from helpers import figures, metrics
 from helpers.data.organisations import REGION
 from helpers.data.period_data import PeriodData
 from helpers.data.periods import Period
-from helpers.errors import ParameterError
+from helpers.errors import FigureError, ParameterError
 from helpers.paths import PUBLISHED_FIGURES
 from helpers.report.display import Table, board_table, label
 from helpers.report.family import Family, Figures, Parameter
@@ -125,9 +125,20 @@ class Report:
         )
 
     def figures(self) -> Figures:
-        """The family's headline figures for this report (computed once)."""
+        """The family's headline figures for this report (computed once).
+
+        FigureError if one is not in the family's figure dictionary: every recorded figure
+        has a label and a definition a board member can read.
+        """
         if "figures" not in self._cache:
-            self._cache["figures"] = self.spec.figures(self)
+            figs = self.spec.figures(self)
+            undefined = sorted(set(figs) - set(self.spec.figure_names))
+            if undefined:
+                raise FigureError(
+                    f"the {self.family} report records {', '.join(undefined)}, which its "
+                    "figure dictionary does not define (add each to its family's dictionary)"
+                )
+            self._cache["figures"] = figs
         figs: Figures = self._cache["figures"]
         return figs
 

@@ -22,7 +22,7 @@ from helpers.data.organisations import REGION
 from helpers.data.period_data import PeriodData
 from helpers.report.base import Report
 from helpers.report.display import Table, board_table, label
-from helpers.report.family import Family, Figures
+from helpers.report.family import Family, Figures, figure
 
 
 def cluster_table(report: Report) -> Table:
@@ -277,26 +277,68 @@ def definitions(report: Report) -> list[str]:
     ]
 
 
+DICTIONARY = (
+    figure(
+        "clusters_meeting_savings_target_count",
+        "PCT clusters meeting their savings target",
+        "Clusters whose QIPP savings to date are at least their year-to-date plan.",
+    ),
+    figure(
+        "savings_target_met",
+        "Savings target met to date",
+        "1 when the cluster's QIPP savings to date are at least its year-to-date plan, else 0.",
+    ),
+    figure(
+        "qipp_ytd_plan_gbp_m", "QIPP plan to date", "Planned QIPP savings to date, £m.", "neither"
+    ),
+    figure(
+        "qipp_ytd_actual_gbp_m", "QIPP delivered to date", "QIPP savings delivered to date, £m."
+    ),
+    figure(
+        "qipp_ytd_variance_gbp_m",
+        "QIPP variance to date",
+        "QIPP delivered minus planned to date, £m (favourable positive).",
+    ),
+    figure(
+        "qipp_annual_plan_gbp_m",
+        "QIPP plan for the year",
+        "Planned QIPP savings for the year, £m.",
+        "neither",
+    ),
+    figure("qipp_forecast_gbp_m", "QIPP forecast", "Forecast QIPP savings for the year, £m."),
+    figure(
+        "qipp_forecast_variance_gbp_m",
+        "QIPP forecast variance",
+        "Forecast QIPP savings minus the plan for the year, £m (favourable positive).",
+    ),
+    figure(
+        "milestones_due_count",
+        "QIPP milestones due",
+        "Local QIPP programme milestones due by the period's end (met or missed).",
+        "neither",
+    ),
+    figure("milestones_met_count", "QIPP milestones met", "Milestones due and met."),
+    figure(
+        "milestones_missed_count",
+        "QIPP milestones missed",
+        "Milestones due by the period's end and not met (each with a revised date and reason).",
+        "lower",
+    ),
+    figure(
+        "milestones_not_yet_due_count",
+        "QIPP milestones not yet due",
+        "Milestones that fall due after the period's end.",
+        "neither",
+    ),
+)
+
 FAMILY = Family(
     name="cluster_milestone_slippage",
     title="QIPP savings and milestone slippage",
     org_types=("sha", "cluster"),
     org_help="NHS London (Q36) or a PCT cluster (NCL, INEL, ...)",
     options=(),
-    figure_names=(
-        "clusters_meeting_savings_target_count",  # London's report
-        "savings_target_met",  # a cluster's report
-        "qipp_ytd_plan_gbp_m",
-        "qipp_ytd_actual_gbp_m",
-        "qipp_ytd_variance_gbp_m",
-        "qipp_annual_plan_gbp_m",
-        "qipp_forecast_gbp_m",
-        "qipp_forecast_variance_gbp_m",
-        "milestones_due_count",
-        "milestones_met_count",
-        "milestones_missed_count",
-        "milestones_not_yet_due_count",
-    ),
+    dictionary=DICTIONARY,
     figures=figures,
     summary=summary,
     definitions=definitions,

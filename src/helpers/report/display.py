@@ -24,7 +24,7 @@ from typing import Any
 import pandas as pd
 from IPython.display import Markdown
 
-from helpers import narrative
+from helpers import formats, narrative
 
 
 class BoardText(Markdown):
@@ -49,14 +49,26 @@ def show_markdown(text: str) -> None:
         display(BoardText(text))  # type: ignore[no-untyped-call]
 
 
+#: The MIME type under which a shown table also carries its values (numbers as numbers), so
+#: that the board workbook and pack read a report's tables from its executed notebook.
+TABLE_MIME = "application/vnd.nhs-kit.table+json"
+
+
 @dataclass(frozen=True)
 class Table:
-    """A table ready for the board: formatted text cells, a caption, right-aligned numbers."""
+    """A table ready for the board: formatted text cells, a caption, right-aligned numbers.
+
+    ``values`` holds the same cells unformatted (money and percentages as numbers, counts as
+    integers, flags as booleans) and ``kinds`` each column's kind, for outputs that keep
+    numbers as numbers.
+    """
 
     frame: pd.DataFrame
     caption: str
     numeric: tuple[str, ...] = ()
     empty_text: str = "Nothing to show."
+    values: tuple[tuple[Any, ...], ...] = ()
+    kinds: tuple[str, ...] = ()
 
 
 #: Column kinds understood by :func:`board_table`.
@@ -67,13 +79,26 @@ def _cell(value: Any, kind: str) -> str:
     if value is None or (isinstance(value, float) and math.isnan(value)) or value is pd.NA:
         return "—"
     if kind == "money":
-        return narrative.money(float(value))
+        return formats.money_cell(float(value))
     if kind == "pct":
-        return f"{narrative.pct(float(value))[:-1]}"
+        return formats.pct_cell(float(value))
     if kind == "count":
         return str(int(value))
     if kind == "flag":
         return "Yes" if bool(value) else "No"
+    return str(value)
+
+
+def _value(value: Any, kind: str) -> Any:
+    """A cell as data: None for missing, else a float (4 decimals), int, bool or text."""
+    if value is None or (isinstance(value, float) and math.isnan(value)) or value is pd.NA:
+        return None
+    if kind in ("money", "pct"):
+        return round(float(value), 4) + 0.0  # no -0.0
+    if kind == "count":
+        return int(value)
+    if kind == "flag":
+        return bool(value)
     return str(value)
 
 
@@ -90,7 +115,23 @@ def board_table(
             raise ValueError(f"unknown column kind {kind!r}")
         out[header] = [_cell(v, kind) for v in frame[col].tolist()]
     numeric = tuple(h for h, k in columns.values() if k != "text")
-    return Table(out.astype(str), caption, numeric, empty_text)
+    kinds = tuple(k for _, k in columns.values())
+    rows = zip(*(frame[col].tolist() for col in columns), strict=True) if len(frame) else []
+    values = tuple(tuple(_value(v, k) for v, k in zip(row, kinds, strict=True)) for row in rows)
+    return Table(out.astype(str), caption, numeric, empty_text, values, kinds)
+
+
+def table_data(table: Table) -> dict[str, Any]:
+    """The table as data: caption, column headers and kinds, rows of values (JSON-ready)."""
+    return {
+        "caption": table.caption,
+        "columns": [
+            {"header": str(h), "kind": k}
+            for h, k in zip(table.frame.columns, table.kinds, strict=True)
+        ],
+        "rows": [list(row) for row in table.values],
+        "empty_text": table.empty_text,
+    }
 
 
 def _slug(text: str) -> str:
@@ -98,11 +139,15 @@ def _slug(text: str) -> str:
     return words[:40] + "-" + hashlib.sha1(text.encode()).hexdigest()[:6]
 
 
-def table_bundle(table: Table) -> dict[str, str]:
-    """The display bundle of a table: deterministic text/plain and text/html."""
+def table_bundle(table: Table) -> dict[str, Any]:
+    """The display bundle of a table: deterministic text/plain, text/html and its data."""
     if table.frame.empty:
         empty = narrative.markdown_safe(table.empty_text)
-        return {"text/plain": table.empty_text, "text/markdown": f"*{empty}*"}
+        return {
+            "text/plain": table.empty_text,
+            "text/markdown": f"*{empty}*",
+            TABLE_MIME: table_data(table),
+        }
     frame = table.frame
     plain = f"{table.caption}\n{frame.to_string(index=False)}"
     numeric = [c for c in frame.columns if c in table.numeric]
@@ -124,7 +169,7 @@ def table_bundle(table: Table) -> dict[str, str]:
             {c: [{"selector": "td", "props": "text-align: right;"}] for c in numeric},
             overwrite=False,
         )
-    return {"text/plain": plain, "text/html": styler.to_html()}
+    return {"text/plain": plain, "text/html": styler.to_html(), TABLE_MIME: table_data(table)}
 
 
 def show_table(table: Table) -> None:

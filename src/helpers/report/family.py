@@ -8,7 +8,7 @@ Usage example (the end of every family module, e.g. :mod:`helpers.report.provide
         org_types=("sha", "nhs_trust"),
         org_help="NHS London (Q36: all NHS trusts) or one NHS trust, e.g. RF4",
         options=(THRESHOLD,),
-        figure_names=(...),
+        dictionary=(figure("variance_to_plan_gbp_m", "Variance to plan", "..."), ...),
         figures=figures, summary=summary, definitions=definitions,
     )
 
@@ -22,6 +22,8 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
+
+from helpers.figures import unit_of
 
 if TYPE_CHECKING:
     from helpers.report.base import Report
@@ -53,6 +55,30 @@ PERIOD = Parameter("period", str, "2011-12-Q1", "reporting period: YYYY-YY-MNN o
 RETURNS_DIR = Parameter("returns_dir", str, "", "folder holding period folders; empty for data/raw")
 #: Parameters the kit sets for every report (a params file may not set them as options).
 KIT_PARAMETERS = ("period", "org_code", "returns_dir")
+#: Which way a figure is favourable: a higher value, a lower one, or neither (a plan, a count).
+BETTER = ("higher", "lower", "neither")
+
+
+@dataclass(frozen=True)
+class Figure:
+    """A headline figure in the figure dictionary: what a board member reads about it."""
+
+    name: str  # as recorded, e.g. "trusts_forecast_outturn_gbp_m"
+    label: str  # "Forecast outturn, NHS trusts"
+    better: str  # "higher", "lower" or "neither"
+    definition: str  # one line: what it is and where it comes from
+
+    @property
+    def unit(self) -> str:
+        """``gbp_m``, ``pct``, ``count`` or ``flag``, from the name (as figures.csv has it)."""
+        return unit_of(self.name)
+
+
+def figure(name: str, label: str, definition: str, better: str = "higher") -> Figure:
+    """A dictionary entry (``better`` is checked against :data:`BETTER`)."""
+    if better not in BETTER:
+        raise ValueError(f"{name}: better must be one of {', '.join(BETTER)}, not {better!r}")
+    return Figure(name, label, better, definition)
 
 
 @dataclass(frozen=True)
@@ -64,10 +90,22 @@ class Family:
     org_types: tuple[str, ...]  # the organisation types it reports on ("sha" is London)
     org_help: str  # the org_code parameter's help: which organisations it runs for
     options: tuple[Parameter, ...]  # its own parameters, beyond period, org_code, returns_dir
-    figure_names: tuple[str, ...]  # every headline figure a report of the family may record
+    dictionary: tuple[Figure, ...]  # every headline figure a report of the family may record
     figures: Callable[[Report], Figures]
     summary: Callable[[Report], str]
     definitions: Callable[[Report], list[str]]
+
+    @property
+    def figure_names(self) -> tuple[str, ...]:
+        """The names of every figure its reports may record."""
+        return tuple(f.name for f in self.dictionary)
+
+    def figure(self, name: str) -> Figure:
+        """The dictionary entry of a figure (KeyError if the family has none of that name)."""
+        for entry in self.dictionary:
+            if entry.name == name:
+                return entry
+        raise KeyError(f"{self.name} has no figure {name!r} in its dictionary")
 
     @property
     def notebook(self) -> str:

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from helpers import narrative
+from helpers import formats
 from helpers.data.organisations import REGION, Reference, load_reference
 from helpers.data.period_data import PeriodData
 from helpers.data.periods import Period
@@ -46,14 +46,14 @@ def _sentence(text: str) -> str:
 
 def _family_reach(family: Family) -> str:
     kinds = [TYPE_NAMES[t] for t in family.org_types if t != "sha"]
-    alternatives = narrative.join_words(kinds).replace(" and ", " or ")
+    alternatives = formats.join_words(kinds).replace(" and ", " or ")
     return f"NHS London ({REGION}) or {_article(alternatives)}"
 
 
 def family_spec(family: str) -> Family:
     """The registry entry of ``family``, or ParameterError naming the families there are."""
     if family not in FAMILIES:
-        names = narrative.join_words(FAMILIES).replace(" and ", " or ")
+        names = formats.join_words(FAMILIES).replace(" and ", " or ")
         raise ParameterError(f"There is no report family {family!r}: choose {names}.")
     return FAMILIES[family]
 
@@ -184,8 +184,8 @@ def _open(family: str, period: object, org_code: object, options: dict[str, obje
     unknown = sorted(set(options) - allowed)
     if unknown:
         raise ParameterError(
-            f"The {family} report has no option {narrative.join_words(unknown)}; "
-            f"its options are {narrative.join_words(sorted(allowed))}."
+            f"The {family} report has no option {formats.join_words(unknown)}; "
+            f"its options are {formats.join_words(sorted(allowed))}."
         )
     p = parse_period(period)
     if not isinstance(org_code, str) or not org_code.strip():

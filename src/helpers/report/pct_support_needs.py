@@ -20,7 +20,7 @@ from helpers.data.organisations import REGION
 from helpers.data.period_data import PeriodData
 from helpers.report.base import Report, peers, savings_category_table
 from helpers.report.display import Table, board_table
-from helpers.report.family import Family, Figures
+from helpers.report.family import Family, Figures, figure
 
 
 def pct_table(report: Report, only_needing_support: bool = False) -> Table:
@@ -143,34 +143,113 @@ def definitions(report: Report) -> list[str]:
     ]
 
 
+DICTIONARY = (
+    # London's report
+    figure(
+        "pcts_needing_support_count",
+        "PCTs that need support to break even",
+        "PCTs whose forecast outturn before London Challenged Trust Board support is a deficit.",
+        "lower",
+    ),
+    figure(
+        "pcts_lctb_support_gbp_m",
+        "London Challenged Trust Board support",
+        "LCTB support included in the PCTs' forecasts, £m.",
+        "neither",
+    ),
+    figure(
+        "pcts_forecast_outturn_gbp_m",
+        "Forecast outturn, PCTs",
+        "PCTs' forecast full-year surplus (+) or deficit (−), support included, £m.",
+    ),
+    figure(
+        "pcts_outturn_before_support_gbp_m",
+        "Forecast outturn before support, PCTs",
+        "PCTs' forecast outturn minus LCTB support, £m.",
+    ),
+    figure(
+        "pcts_acute_overperformance_gbp_m",
+        "Acute contract overperformance, PCTs",
+        "Forecast cost of activity above plan on secondary-care (acute) contracts, £m.",
+        "lower",
+    ),
+    figure(
+        "pcts_savings_plan_gbp_m",
+        "QIPP plan, PCTs",
+        "Planned QIPP savings for the year over London's PCTs, £m.",
+        "neither",
+    ),
+    figure(
+        "pcts_savings_forecast_gbp_m",
+        "QIPP forecast, PCTs",
+        "Forecast QIPP savings for the year over London's PCTs, £m.",
+    ),
+    figure(
+        "pcts_savings_shortfall_pct",
+        "QIPP shortfall, PCTs",
+        "(QIPP plan − forecast) / plan × 100 over London's PCTs.",
+        "lower",
+    ),
+    figure(
+        "pcts_savings_pct_of_resources",
+        "QIPP forecast as % of resources, PCTs",
+        "Forecast QIPP savings as a percentage of the PCTs' revenue resource limits.",
+    ),
+    # a PCT's report
+    figure(
+        "needs_support",
+        "Needs support to break even",
+        "1 when the forecast outturn before LCTB support is a deficit, else 0.",
+        "lower",
+    ),
+    figure(
+        "forecast_outturn_gbp_m",
+        "Forecast outturn",
+        "The PCT's forecast full-year surplus (+) or deficit (−), support included, £m.",
+    ),
+    figure(
+        "lctb_support_gbp_m",
+        "London Challenged Trust Board support",
+        "LCTB support included in the PCT's forecast, £m.",
+        "neither",
+    ),
+    figure(
+        "outturn_before_support_gbp_m",
+        "Forecast outturn before support",
+        "The PCT's forecast outturn minus its LCTB support, £m.",
+    ),
+    figure(
+        "underlying_gbp_m",
+        "Underlying position",
+        "Forecast outturn minus LCTB support and other non-recurrent measures, £m.",
+    ),
+    figure(
+        "acute_overperformance_gbp_m",
+        "Acute contract overperformance",
+        "Forecast cost of activity above plan on the PCT's acute contracts, £m.",
+        "lower",
+    ),
+    figure(
+        "qipp_plan_gbp_m",
+        "QIPP plan",
+        "The PCT's planned QIPP savings for the year, £m.",
+        "neither",
+    ),
+    figure("qipp_forecast_gbp_m", "QIPP forecast", "The PCT's forecast QIPP savings, £m."),
+    figure(
+        "qipp_forecast_pct_of_plan",
+        "QIPP forecast as % of plan",
+        "Forecast QIPP savings as a percentage of the plan.",
+    ),
+)
+
 FAMILY = Family(
     name="pct_support_needs",
     title="PCT break-even and support needs",
     org_types=("sha", "pct", "care_trust"),
     org_help="NHS London (Q36: all PCTs) or one PCT or care trust, e.g. 5NC",
     options=(),
-    figure_names=(
-        # London's report
-        "pcts_needing_support_count",
-        "pcts_lctb_support_gbp_m",
-        "pcts_forecast_outturn_gbp_m",
-        "pcts_outturn_before_support_gbp_m",
-        "pcts_acute_overperformance_gbp_m",
-        "pcts_savings_plan_gbp_m",
-        "pcts_savings_forecast_gbp_m",
-        "pcts_savings_shortfall_pct",
-        "pcts_savings_pct_of_resources",
-        # a PCT's report
-        "needs_support",
-        "forecast_outturn_gbp_m",
-        "lctb_support_gbp_m",
-        "outturn_before_support_gbp_m",
-        "underlying_gbp_m",
-        "acute_overperformance_gbp_m",
-        "qipp_plan_gbp_m",
-        "qipp_forecast_gbp_m",
-        "qipp_forecast_pct_of_plan",
-    ),
+    dictionary=DICTIONARY,
     figures=figures,
     summary=summary,
     definitions=definitions,

@@ -16,12 +16,12 @@ from typing import Any
 
 import pandas as pd
 
-from helpers import metrics, narrative
+from helpers import formats, metrics, narrative
 from helpers.data.organisations import REGION
 from helpers.data.period_data import PeriodData
 from helpers.report.base import THRESHOLD, Report, peers, savings_category_table
 from helpers.report.display import Table, board_table, label
-from helpers.report.family import Family, Figures
+from helpers.report.family import Family, Figures, figure
 
 
 def trust_table(report: Report) -> Table:
@@ -63,7 +63,7 @@ def behind_plan_table(report: Report) -> Table:
     }
     caption = (
         f"Trusts significantly behind plan (adverse variance over "
-        f"{narrative.pct(report.threshold_pct)} of turnover)"
+        f"{formats.pct(report.threshold_pct)} of turnover)"
     )
     return board_table(table, columns, caption, "No trust is significantly behind plan.")
 
@@ -155,10 +155,84 @@ def definitions(report: Report) -> list[str]:
     """The definitions the notes repeat."""
     return [
         f"Significantly behind plan: forecast variance to plan adverse by more than "
-        f"{narrative.pct(report.threshold_pct)} of turnover (the report's `threshold_pct` "
+        f"{formats.pct(report.threshold_pct)} of turnover (the report's `threshold_pct` "
         "parameter). CIP shortfall = (plan − forecast) / plan.",
     ]
 
+
+DICTIONARY = (
+    # London's report
+    figure(
+        "trusts_significantly_behind_plan_count",
+        "NHS trusts significantly behind plan",
+        "Trusts whose adverse forecast variance exceeds the threshold % of their turnover.",
+        "lower",
+    ),
+    figure(
+        "trusts_forecast_variance_to_plan_gbp_m",
+        "Forecast variance to plan, NHS trusts",
+        "Sum over London's NHS trusts of forecast outturn minus plan, £m (favourable positive).",
+    ),
+    figure(
+        "providers_savings_plan_gbp_m",
+        "CIP plan, NHS trusts",
+        "Planned cost improvement (CIP) savings for the year over London's NHS trusts, £m.",
+        "neither",
+    ),
+    figure(
+        "providers_savings_forecast_gbp_m",
+        "CIP forecast, NHS trusts",
+        "Forecast CIP savings for the year over London's NHS trusts, £m.",
+    ),
+    figure(
+        "providers_savings_shortfall_pct",
+        "CIP shortfall, NHS trusts",
+        "(CIP plan − forecast) / plan × 100 over London's NHS trusts.",
+        "lower",
+    ),
+    figure(
+        "providers_savings_pct_of_turnover",
+        "CIP forecast as % of turnover, NHS trusts",
+        "Forecast CIP savings as a percentage of the trusts' annual turnover.",
+    ),
+    # a trust's report
+    figure(
+        "forecast_outturn_gbp_m",
+        "Forecast outturn",
+        "The trust's forecast full-year surplus (+) or deficit (−), £m.",
+    ),
+    figure(
+        "plan_gbp_m", "Full-year plan", "The trust's planned surplus or deficit, £m.", "neither"
+    ),
+    figure(
+        "variance_to_plan_gbp_m",
+        "Forecast variance to plan",
+        "Forecast outturn minus plan, £m (favourable positive).",
+    ),
+    figure(
+        "variance_pct_of_turnover",
+        "Variance as % of turnover",
+        "Forecast variance to plan as a percentage of the trust's annual turnover.",
+    ),
+    figure(
+        "significantly_behind_plan",
+        "Significantly behind plan",
+        "1 when the adverse variance exceeds the threshold % of turnover, else 0.",
+        "lower",
+    ),
+    figure(
+        "cip_plan_gbp_m", "CIP plan", "The trust's planned CIP savings for the year, £m.", "neither"
+    ),
+    figure(
+        "cip_forecast_gbp_m", "CIP forecast", "The trust's forecast CIP savings for the year, £m."
+    ),
+    figure(
+        "cip_shortfall_pct",
+        "CIP shortfall",
+        "(CIP plan − forecast) / plan × 100 for the trust.",
+        "lower",
+    ),
+)
 
 FAMILY = Family(
     name="provider_shortfall",
@@ -166,24 +240,7 @@ FAMILY = Family(
     org_types=("sha", "nhs_trust"),
     org_help="NHS London (Q36: all NHS trusts) or one NHS trust, e.g. RF4",
     options=(THRESHOLD,),
-    figure_names=(
-        # London's report
-        "trusts_significantly_behind_plan_count",
-        "trusts_forecast_variance_to_plan_gbp_m",
-        "providers_savings_plan_gbp_m",
-        "providers_savings_forecast_gbp_m",
-        "providers_savings_shortfall_pct",
-        "providers_savings_pct_of_turnover",
-        # a trust's report
-        "forecast_outturn_gbp_m",
-        "plan_gbp_m",
-        "variance_to_plan_gbp_m",
-        "variance_pct_of_turnover",
-        "significantly_behind_plan",
-        "cip_plan_gbp_m",
-        "cip_forecast_gbp_m",
-        "cip_shortfall_pct",
-    ),
+    dictionary=DICTIONARY,
     figures=figures,
     summary=summary,
     definitions=definitions,

@@ -17,12 +17,12 @@ from typing import Any
 
 import pandas as pd
 
-from helpers import metrics, narrative
+from helpers import formats, metrics, narrative
 from helpers.data.organisations import REGION
 from helpers.data.period_data import PeriodData
 from helpers.report.base import THRESHOLD, Report, previous_month
 from helpers.report.display import Table, board_table
-from helpers.report.family import Family, Figures
+from helpers.report.family import Family, Figures, figure
 
 
 def outturn_by_group(report: Report) -> pd.DataFrame:
@@ -34,7 +34,7 @@ def outturn_by_group(report: Report) -> pd.DataFrame:
     else:
         pos = metrics.position(report.data)
         pcts = pos.loc[pos["org_code"].isin(report.members)]
-        rows = pcts.assign(label=pcts["name"].map(narrative.short_name))[["label", *money]]
+        rows = pcts.assign(label=pcts["name"].map(formats.short_name))[["label", *money]]
         total = metrics.sector_summary(report.data, cluster=report.cluster).loc[[report.cluster]]
         total = total.reset_index().rename(columns={"group": "label"})
         total["label"] = report.org_name
@@ -231,7 +231,7 @@ def summary(report: Report) -> str:
         cost = float(figs["pct_cluster_transition_cost_gbp_m"])
         if cost:
             text += (
-                f" The PCT forecasts include {narrative.gbp_m(cost)} of costs of the new "
+                f" The PCT forecasts include {formats.amount(cost)} of costs of the new "
                 "cluster arrangements."
             )
     return text
@@ -242,26 +242,111 @@ def definitions(report: Report) -> list[str]:
     return [
         f"London's total is NHS trusts + PCTs (with the care trust) + the SHA's own budgets; "
         f"a trust is significantly behind plan when its adverse variance exceeds "
-        f"{narrative.pct(report.threshold_pct)} of turnover.",
+        f"{formats.pct(report.threshold_pct)} of turnover.",
     ]
 
 
-_GROUP_FIGURES = tuple(
-    f"{group}_{what}"
-    for group in ("trusts", "pcts", "sha", "region")
-    for what in (
-        "ytd_plan_gbp_m",
-        "ytd_actual_gbp_m",
-        "forecast_plan_gbp_m",
-        "forecast_outturn_gbp_m",
-        "forecast_variance_to_plan_gbp_m",
-        "prior_year_outturn_gbp_m",
-    )
+_GROUPS = (
+    ("trusts", "NHS trusts", "each NHS trust's return"),
+    ("pcts", "PCTs", "each PCT's and the care trust's return (a cluster's report: its PCTs)"),
+    ("sha", "SHA budgets", "the SHA's own budget lines (admin, reserves, central budgets)"),
+    ("region", "London", "NHS trusts + PCTs + the SHA's own budgets"),
 )
-_SAVINGS_FIGURES = tuple(
-    f"{who}_savings_{what}"
-    for who, base in (("providers", "turnover"), ("pcts", "resources"))
-    for what in ("plan_gbp_m", "forecast_gbp_m", "shortfall_pct", f"pct_of_{base}")
+_POSITIONS = (
+    (
+        "ytd_plan_gbp_m",
+        "Year-to-date plan",
+        "planned surplus (+) or deficit (−) to date",
+        "neither",
+    ),
+    ("ytd_actual_gbp_m", "Year-to-date position", "actual surplus or deficit to date", "higher"),
+    ("forecast_plan_gbp_m", "Full-year plan", "planned full-year surplus or deficit", "neither"),
+    (
+        "forecast_outturn_gbp_m",
+        "Forecast outturn",
+        "forecast full-year surplus or deficit, support and non-recurrent measures included",
+        "higher",
+    ),
+    (
+        "forecast_variance_to_plan_gbp_m",
+        "Forecast variance to plan",
+        "forecast outturn minus full-year plan (favourable positive)",
+        "higher",
+    ),
+    ("prior_year_outturn_gbp_m", "Prior-year outturn", "last year's final outturn", "higher"),
+)
+_SAVINGS = (
+    ("providers", "NHS trusts' CIP", "turnover"),
+    ("pcts", "PCTs' QIPP", "resources"),
+)
+DICTIONARY = (
+    *(
+        figure(
+            f"{group}_{key}",
+            f"{label}, {who}",
+            f"{what[:1].upper()}{what[1:]}, £m, from {source}.",
+            better,
+        )
+        for group, who, source in _GROUPS
+        for key, label, what, better in _POSITIONS
+    ),
+    *(
+        entry
+        for prefix, who, base in _SAVINGS
+        for entry in (
+            figure(
+                f"{prefix}_savings_plan_gbp_m",
+                f"Savings plan, {who}",
+                "Planned savings for the year, £m, all five workstream categories.",
+                "neither",
+            ),
+            figure(
+                f"{prefix}_savings_forecast_gbp_m",
+                f"Savings forecast, {who}",
+                "Forecast savings for the year, £m.",
+            ),
+            figure(
+                f"{prefix}_savings_shortfall_pct",
+                f"Savings shortfall, {who}",
+                "(Plan − forecast) / plan × 100: how far forecast savings fall short.",
+                "lower",
+            ),
+            figure(
+                f"{prefix}_savings_pct_of_{base}",
+                f"Savings as % of {base}, {who}",
+                f"Forecast savings as a percentage of {base}.",
+            ),
+        )
+    ),
+    figure(
+        "region_forecast_movement_gbp_m",
+        "Movement in London's forecast since the previous month",
+        "London's forecast outturn now minus its forecast in the previous month's return, £m.",
+    ),
+    figure(
+        "pct_cluster_transition_cost_gbp_m",
+        "Cost of the new PCT cluster arrangements",
+        "Transition costs of PCT clusters included in the PCTs' forecasts, £m.",
+        "lower",
+    ),
+    figure(
+        "pcts_lctb_support_gbp_m",
+        "London Challenged Trust Board support in PCT forecasts",
+        "Support from the London Challenged Trust Board included in the PCTs' forecasts, £m.",
+        "neither",
+    ),
+    figure(
+        "trusts_significantly_behind_plan_count",
+        "NHS trusts significantly behind plan",
+        "Trusts whose adverse forecast variance exceeds the threshold % of their turnover.",
+        "lower",
+    ),
+    figure(
+        "pcts_needing_support_count",
+        "PCTs that need support to break even",
+        "PCTs whose forecast outturn before London Challenged Trust Board support is a deficit.",
+        "lower",
+    ),
 )
 
 FAMILY = Family(
@@ -270,15 +355,7 @@ FAMILY = Family(
     org_types=("sha", "cluster"),
     org_help="NHS London (Q36) or a PCT cluster (NCL, INEL, ONEL, NWL, SEL, SWL)",
     options=(THRESHOLD,),
-    figure_names=(
-        *_GROUP_FIGURES,
-        *_SAVINGS_FIGURES,
-        "region_forecast_movement_gbp_m",
-        "pct_cluster_transition_cost_gbp_m",
-        "pcts_lctb_support_gbp_m",
-        "trusts_significantly_behind_plan_count",
-        "pcts_needing_support_count",
-    ),
+    dictionary=DICTIONARY,
     figures=figures,
     summary=summary,
     definitions=definitions,
