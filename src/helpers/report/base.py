@@ -131,14 +131,14 @@ class Report:
         has a label and a definition a board member can read.
         """
         if "figures" not in self._cache:
-            figs = self.spec.figures(self)
-            undefined = sorted(set(figs) - set(self.spec.figure_names))
+            computed = self.spec.figures(self)
+            undefined = sorted(set(computed) - set(self.spec.figure_names))
             if undefined:
                 raise FigureError(
                     f"the {self.family} report records {', '.join(undefined)}, which its "
                     "figure dictionary does not define (add each to its family's dictionary)"
                 )
-            self._cache["figures"] = figs
+            self._cache["figures"] = computed
         figs: Figures = self._cache["figures"]
         return figs
 
