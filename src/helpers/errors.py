@@ -79,6 +79,10 @@ class FigureError(KitError):
     """Raised when a report records a figure its family's dictionary does not define."""
 
 
+class SeriesError(KitError, ValueError):
+    """Raised when a series cannot be charted (a value not finite, an unknown rebase point)."""
+
+
 class LockError(KitError):
     """Raised when another run of the same period already holds the outputs lock."""
 
