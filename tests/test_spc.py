@@ -89,7 +89,7 @@ def test_improvement_concern_and_neutral_follow_the_direction() -> None:
     assert _after_baseline([6.0], better="neither").variation.code == "neutral_high"
     low = _after_baseline([-6.0], better="higher")
     assert low.variation.code == "concern_low"
-    assert low.variation.words == "Special cause concern: significantly low"
+    assert low.variation.words == "Special cause concern: significantly lower than before"
 
 
 def test_rebasing_gives_each_segment_its_own_limits() -> None:

@@ -22,9 +22,9 @@ POINT_TYPES = ("common_cause", "improvement", "concern", "neutral")
 
 _VARIATION_WORDS = {
     "common_cause": "Common cause variation: no significant change",
-    "improvement": "Special cause improvement: significantly {side}",
-    "concern": "Special cause concern: significantly {side}",
-    "neutral": "Special cause variation: significantly {side} (neither is better)",
+    "improvement": "Special cause improvement: significantly {side}er than before",
+    "concern": "Special cause concern: significantly {side}er than before",
+    "neutral": "Special cause variation: significantly {side}er than before (neither is better)",
 }
 _ASSURANCE_WORDS = {
     "pass": "Consistently passes the target: every month is expected to meet it",
