@@ -78,8 +78,8 @@ def resolve(submitted: pd.DataFrame, table: str, as_of: Period | None = None) ->
     key = KEYS[table]
     rows = submitted
     if as_of is not None:
-        keep = [Period.parse(s) <= as_of for s in rows["source_period"]]
-        rows = rows.loc[keep]
+        upto = {s for s in rows["source_period"].unique() if Period.parse(s) <= as_of}
+        rows = rows.loc[rows["source_period"].isin(upto)]
     rows = rows.assign(_rank=_order(rows["source_period"]))
     rows = rows.sort_values([key, "financial_year", "month", "_rank"], kind="stable")
     group = rows.groupby([key, "financial_year", "month"], sort=False)["source_period"]
@@ -90,7 +90,8 @@ def resolve(submitted: pd.DataFrame, table: str, as_of: Period | None = None) ->
     labels = [
         _month_period(y, m) for y, m in zip(latest["financial_year"], latest["month"], strict=True)
     ]
-    latest = latest.assign(month_period=labels, _t=[_time(s) for s in labels])
+    times = {m: _time(m) for m in set(labels)}
+    latest = latest.assign(month_period=labels, _t=[times[m] for m in labels])
     latest = latest.sort_values([key, "_t"], kind="stable").drop(columns=["_rank", "_t"])
     values = [c for c in submitted.columns if c not in (key, *TIME)]
     return _derive(latest[[key, *TIME, *values]].reset_index(drop=True), key)
