@@ -42,14 +42,15 @@ STYLES = {
     "concern": (NHS_ORANGE, "X", "Concern (orange cross)"),
     "neutral": (NHS_PURPLE, "^", "Special cause, neither (purple triangle)"),
 }
-#: The variation icon's colour and letter, by kind; its side adds an arrow.
-_VARIATION_ICON = {
+#: The variation icon's colour and letter, by kind (its side adds an arrow, ↑ or ↓), and the
+#: assurance icon's by kind: one definition for the chart and for any page that shows them.
+VARIATION_ICONS = {
     "common_cause": (NHS_GREY, "C"),
     "improvement": (NHS_BLUE, "I"),
     "concern": (NHS_ORANGE, "!"),
     "neutral": (NHS_PURPLE, "N"),
 }
-_ASSURANCE_ICON = {
+ASSURANCE_ICONS = {
     "pass": (NHS_BLUE, "P"),
     "fail": (NHS_ORANGE, "F"),
     "inconsistent": (NHS_GREY, "?"),
@@ -133,11 +134,11 @@ def _key(ax: Axes, result: XmR) -> None:
     ax.set_ylim(0, 3.2)
     ax.set_aspect("equal", adjustable="box")
     variation = result.variation
-    colour, letter = _VARIATION_ICON[variation.kind]
+    colour, letter = VARIATION_ICONS[variation.kind]
     arrow = {"high": "↑", "low": "↓"}.get(variation.side, "")
     ax.text(0.0, 3.1, "Variation", fontsize=9, weight="bold", color=NHS_DARK_BLUE)
     _icon(ax, 2.7, False, colour, letter + arrow, variation.words)
-    colour, letter = _ASSURANCE_ICON[result.assurance.kind]
+    colour, letter = ASSURANCE_ICONS[result.assurance.kind]
     ax.text(0.0, 2.2, "Assurance", fontsize=9, weight="bold", color=NHS_DARK_BLUE)
     _icon(ax, 1.8, True, colour, letter, result.assurance.words)
     kinds = ["common_cause", "neutral"] if result.better == "neither" else list(STYLES)[:3]
