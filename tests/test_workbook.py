@@ -28,7 +28,7 @@ import pandas as pd
 import pytest
 from kit_project import leftovers, make_project, run_kit, tree_hashes
 
-from helpers.pipeline.board_tables import _headers, read_tables, table_name, unique_sheet_name
+from helpers.pipeline.board_tables import headers_of, read_tables, table_name, unique_sheet_name
 from helpers.pipeline.board_workbook import WORKBOOK
 from helpers.pipeline.xlsx import NUMBER_FORMATS, Sheet, workbook_bytes
 
@@ -62,7 +62,7 @@ def test_table_names_are_unique_and_never_look_like_a_cell() -> None:
     assert table_name("1 odd", taken) == "T_1_odd"
 
 
-def test_headers_are_named_unique_and_carry_their_unit() -> None:
+def testheaders_of_are_named_unique_and_carry_their_unit() -> None:
     columns = [
         {"header": "", "kind": "text"},
         {"header": "Plan", "kind": "money"},
@@ -70,7 +70,7 @@ def test_headers_are_named_unique_and_carry_their_unit() -> None:
         {"header": "Shortfall", "kind": "pct"},
         {"header": "Due", "kind": "count"},
     ]
-    assert _headers(columns) == ("Item", "Plan £m", "Plan £m (2)", "Shortfall %", "Due")
+    assert headers_of(columns) == ("Item", "Plan £m", "Plan £m (2)", "Shortfall %", "Due")
 
 
 # --- writing one workbook -------------------------------------------------------------------
@@ -144,7 +144,7 @@ def test_same_sheets_same_bytes_dated_from_the_properties_not_the_clock() -> Non
     assert workbook_bytes([small_sheet()], {"created": CREATED + dt.timedelta(days=1)}) != first
 
 
-def test_a_table_with_no_rows_shows_its_headers_and_its_words() -> None:
+def test_a_table_with_no_rows_shows_itsheaders_of_and_its_words() -> None:
     empty = small_sheet(rows=(), empty_text="No trust is significantly behind plan.")
     ws = read_back(workbook_bytes([empty], {"created": CREATED}))[empty.name]
     top = empty.header_row + 1
@@ -212,12 +212,12 @@ def test_every_board_table_is_a_sheet_equal_to_its_report(sample_run: Path, peri
     for key, table in expected.items():
         ws, kinds = sheets[key], [c["kind"] for c in table["columns"]]
         top = int(re.sub(r"\D", "", ws.freeze_panes)) - 1  # the header row (1-based)
-        assert [c.value for c in ws[top]] == list(_headers(table["columns"]))
+        assert [c.value for c in ws[top]] == list(headers_of(table["columns"]))
         if not table["rows"]:
             assert not ws.tables and ws.cell(top + 1, 1).value == table["empty_text"]
             continue
         header, rows = sheet_table(ws)
-        assert header == list(_headers(table["columns"]))
+        assert header == list(headers_of(table["columns"]))
         assert rows == [
             [int(v) if k == "flag" and v is not None else v for v, k in zip(r, kinds, strict=True)]
             for r in table["rows"]

@@ -28,7 +28,7 @@ from helpers.errors import BoardOutputError
 from helpers.paths import ProjectPaths
 from helpers.pipeline.plan import Job
 from helpers.pipeline.xlsx import Sheet
-from helpers.report.display import TABLE_MIME
+from helpers.report.display import KINDS, TABLE_MIME
 from helpers.report.registry import FAMILIES
 
 _SHEET_LIMIT = 31
@@ -90,7 +90,7 @@ def table_name(sheet_name: str, taken: set[str]) -> str:
     return name
 
 
-def _headers(columns: Iterable[Mapping[str, Any]]) -> tuple[str, ...]:
+def headers_of(columns: Iterable[Mapping[str, Any]]) -> tuple[str, ...]:
     """Headers that stand alone in a pivot: named, unique, with their unit (£m, %)."""
     out: list[str] = []
     for column in columns:
@@ -157,8 +157,11 @@ def report_sheets(
     for data in found:
         try:
             kinds = [c["kind"] for c in data["columns"]]
+            unknown = sorted(set(kinds) - set(KINDS))
+            if unknown:
+                raise ValueError(f"unknown column kind {', '.join(map(repr, unknown))}")
             rows = tuple(tuple(zip(row, kinds, strict=True)) for row in data["rows"])
-            headers, caption = _headers(data["columns"]), str(data["caption"])
+            headers, caption = headers_of(data["columns"]), str(data["caption"])
         except (KeyError, TypeError, ValueError) as exc:
             raise BoardOutputError(
                 f"a table in {dirs.show(job.ipynb)} has no readable caption, columns and rows "

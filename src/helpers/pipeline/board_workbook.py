@@ -20,8 +20,7 @@ import calendar
 import csv
 import datetime as dt
 import io
-
-import pandas as pd
+from collections.abc import Mapping
 
 from helpers.data.organisations import Reference
 from helpers.data.periods import Period
@@ -65,14 +64,15 @@ PIVOT_NOTE = (
 )
 
 
-def figures_sheet(figures_text: str, ref: Reference) -> Sheet:
-    """figures.csv joined with the figure dictionary, one row per recorded figure."""
+def figures_sheet(figures_text: str, names: Mapping[str, str]) -> Sheet:
+    """figures.csv joined with the figure dictionary, one row per recorded figure
+    (``names``: organisation code -> name)."""
     rows = []
     for r in csv.DictReader(io.StringIO(figures_text)):
         entry = FAMILIES[r["notebook"]].figure(r["figure"])
         unit, kind = UNITS[r["unit"]]
         code = r["org_code"]
-        text = (r["period"], r["notebook"], code, ref.name(code), r["figure"], entry.label)
+        text = (r["period"], r["notebook"], code, names[code], r["figure"], entry.label)
         cells: list[Cell] = [(t, "text") for t in text]
         cells += [(float(r["value"]), kind), (unit, "text"), (entry.better, "text")]
         rows.append((*cells, (entry.definition, "text")))
@@ -100,26 +100,16 @@ def cover_notes(plan: Plan, dirs: ProjectPaths, missing: list[str]) -> list[tupl
     ]
     caveat, rest = _plain(SAMPLE_CAVEAT).split(". ", 1)
     notes += [("Caveat", caveat + "."), ("", rest)]
-    pub = pd.read_csv(dirs.published_figures, dtype=str, keep_default_na=False)
-    pub = pub.loc[pub["period"] == plan.period]
-    if pub.empty:
-        notes.append(
-            (
-                "Published figures",
-                f"none listed for {plan.period}; every value here comes from the returns",
-            )
-        )
+    with dirs.published_figures.open(newline="", encoding="utf-8") as fh:
+        published = [r for r in csv.DictReader(fh) if r["period"] == plan.period]
+    where = dirs.show(dirs.published_figures)
+    if published:
+        sources = list(dict.fromkeys(r["source"] for r in published))
+        line = f"{len(published)} for {plan.period}, each reproduced by these reports ({where})"
+        notes.append(("Published figures", line))
+        notes += [("Sources" if i == 0 else "", s) for i, s in enumerate(sources)]
     else:
-        listed = dirs.show(dirs.published_figures)
-        notes.append(
-            (
-                "Published figures",
-                f"{len(pub)} for {plan.period}, reproduced by these reports ({listed})",
-            )
-        )
-        notes += [
-            ("Source" if i == 0 else "", s) for i, s in enumerate(dict.fromkeys(pub["source"]))
-        ]
+        notes.append(("Published figures", f"none for {plan.period} in {where}"))
     notes += [("Numbers", FORMATS_NOTE), ("Pivoting", PIVOT_NOTE)]
     if missing:
         notes.append(("Not included", "reports not run or failed: " + ", ".join(missing)))
@@ -155,7 +145,9 @@ def board_workbook(plan: Plan, dirs: ProjectPaths, figures_text: str, ref: Refer
         missing = [f"{j.family}/{j.org_code}" for j in jobs if j not in good]
         taken, tables = {"cover", "figures"}, {"contents", "figures"}
         sheets = [s for job in good for s in report_sheets(job, ref, dirs, taken, tables)]
-        sheets.append(figures_sheet(figures_text, ref))
+        orgs = ref.organisations
+        names = dict(zip(orgs["org_code"].astype(str), orgs["name"].astype(str), strict=True))
+        sheets.append(figures_sheet(figures_text, names))
         cover = cover_sheet(plan, dirs, sheets, missing)
         end = Period.parse(plan.period).end_date
         properties = {

@@ -28,8 +28,6 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-import xlsxwriter
-
 from helpers import formats
 
 #: A cell: its value (None when missing) and kind (text, link, money, pct, count, flag).
@@ -143,6 +141,8 @@ def workbook_bytes(sheets: Sequence[Sheet], properties: Mapping[str, Any]) -> by
     ``properties`` are XlsxWriter's document properties; give ``created`` (a datetime) for
     byte-stable output, since XlsxWriter otherwise stamps the current time.
     """
+    import xlsxwriter  # only when a workbook is built (a no-op rerun never loads it)
+
     buffer = io.BytesIO()
     options = {
         "in_memory": True,
