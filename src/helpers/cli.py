@@ -121,6 +121,8 @@ def render_run(result: RunResult) -> int:
             if failure.kept:
                 lines.append(f"    kept: {failure.kept}")
         _say("\n".join(lines))
+    if not result.interrupted and result.not_built:
+        _say("\n".join(["not built:", *(f"  {line}" for line in result.not_built)]))
     return result.exit_code
 
 

@@ -19,7 +19,9 @@ EXIT_STORAGE = 3
 EXIT_INTERRUPTED = 130
 EXIT_CODES: dict[int, str] = {
     EXIT_OK: "every report is good (or the returns are valid)",
-    EXIT_REPORTS_FAILED: "some reports failed; the others and the period's pages were written",
+    EXIT_REPORTS_FAILED: (
+        "some reports or the workbook failed; the rest of the period's outputs were written"
+    ),
     EXIT_BAD_INPUT: "bad input (returns, reference data, params or options): nothing was run",
     EXIT_STORAGE: "the machine could not store the outputs (no permission, disk full)",
     EXIT_INTERRUPTED: "stopped by Ctrl-C or SIGTERM; no half-written output was left",
@@ -111,3 +113,9 @@ class ClusterError(KitError):
 
 class GoldenError(KitError):
     """Raised when regenerating the golden files fails (a report failed, or the full run did)."""
+
+
+class BoardOutputError(KitError):
+    """Raised when a board output (the period's workbook) cannot be built from its reports."""
+
+    exit_code = EXIT_REPORTS_FAILED

@@ -92,6 +92,7 @@ class PeriodOutcome:
     ran: int
     failed: list[str] = field(default_factory=list)
     index_page: str = ""  # as shown to the user, e.g. outputs/2011-12-Q1/index.html
+    not_built: list[str] = field(default_factory=list)  # board outputs that failed, and why
 
 
 @dataclass
@@ -103,11 +104,17 @@ class RunResult:
     interrupted: bool = False
 
     @property
+    def not_built(self) -> list[str]:
+        """Every period's board outputs that could not be built, and why."""
+        return [line for p in self.periods for line in p.not_built]
+
+    @property
     def exit_code(self) -> int:
-        """0 all good, 1 some reports failed, 130 stopped (bad input and storage raise)."""
+        """0 all good, 1 some reports or board outputs failed, 130 stopped (bad input and
+        storage raise)."""
         if self.interrupted:
             return EXIT_INTERRUPTED
-        return EXIT_REPORTS_FAILED if self.failures else EXIT_OK
+        return EXIT_REPORTS_FAILED if self.failures or self.not_built else EXIT_OK
 
 
 # --- before any report runs -----------------------------------------------------------------
@@ -338,13 +345,18 @@ def _finish(
     log: _Log,
     observer: RunObserver,
 ) -> PeriodOutcome:
-    """Write the period's pages (unless they already describe exactly these reports)."""
+    """Write the period's pages and workbook (unless they already describe exactly these
+    reports); a board output that cannot be built is told and logged, and the run goes on."""
     failed = sorted(r.name for r in result.failures if r.name.startswith(plan.period + "/"))
+    not_built: list[str] = []
     if plan.to_run or not exports_current(plan, dirs):
-        export_period(plan, dirs, set(failed), started)
+        not_built = export_period(plan, dirs, set(failed), started)
+    for line in not_built:
+        observer.notice(f"{plan.period}: {line}")
+        log.note(plan.period, f"NOT BUILT {line}")
     log.note(plan.period, f"finished: {len(failed)} failed")
     page = f"{dirs.show(plan.output_dir)}/index.html"
     observer.notice(f"{plan.period}: {len(failed)} failed; {page}")
     return PeriodOutcome(
-        plan.period, len(plan.jobs), len(plan.skipped), len(plan.to_run), failed, page
+        plan.period, len(plan.jobs), len(plan.skipped), len(plan.to_run), failed, page, not_built
     )
