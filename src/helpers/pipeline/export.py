@@ -44,11 +44,29 @@ VERSIONED = (
     "ipykernel",
 )
 # The lab template without its CDN scripts (require.js, MathJax, Mermaid): reports open offline;
-# each chart's alt text is the first line of its text form (its title).
+# each chart's alt text is the first line of its text form (its title). A header landmark links
+# the period's overview; links and focus are visible at WCAG AA contrast (axe checks a report of
+# each family in tests/test_browser.py).
 _TEMPLATE = """{%- extends 'lab/index.html.j2' -%}
 {%- block html_head_js_requirejs -%}{%- endblock html_head_js_requirejs -%}
 {%- block html_head_js_mathjax -%}{%- endblock html_head_js_mathjax -%}
 {%- block html_head_js_mermaidjs -%}{%- endblock html_head_js_mermaidjs -%}
+{%- block extra_css -%}
+<style type="text/css">
+.nhs-kit-header { padding: 0.5em 1em; background: #005EB8; }
+.nhs-kit-header a { color: #FFFFFF; font-weight: bold; }
+a { color: #005EB8; }
+a:focus, [tabindex]:focus { outline: 3px solid #FFEB3B; box-shadow: 0 0 0 5px #212B32; }
+</style>
+{%- endblock extra_css -%}
+{%- block body_header -%}
+<body class="jp-Notebook" data-jp-theme-light="true" data-jp-theme-name="JupyterLab Light">
+<header class="nhs-kit-header">
+<nav aria-label="Reports of this period"><a href="../index.html">The period's overview: \
+every report</a></nav>
+</header>
+<main>
+{%- endblock body_header -%}
 {%- block data_png scoped -%}
 {%- set described = output.data.get('text/plain', '') | string -%}
 <div class="jp-RenderedImage jp-OutputArea-output {{ extra_class }}">
