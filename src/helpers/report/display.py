@@ -181,8 +181,8 @@ def table_html(table: Table) -> str:
     style = (
         f"#{ident} caption {{ text-align: left; font-weight: bold; }}\n"
         f"#{ident} th, #{ident} td {{ padding: 2px 8px; }}\n"
+        f"#{ident} th, #{ident} td {{ text-align: left; }}\n"
         f"#{ident} thead th {{ background-color: #005EB8; color: #FFFFFF; }}\n"
-        f"#{ident} tbody th {{ text-align: left; }}\n"
         f"#{ident} .num {{ text-align: right; }}\n"
     )
     body = "\n".join(rows)
