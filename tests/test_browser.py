@@ -1,11 +1,16 @@
-"""A real browser: headless Chromium opens a period's index.html and a report's HTML.
+"""A real browser: headless Chromium opens a period's overview, the all-periods page and a
+report of each family, and axe-core checks them against WCAG 2.2 AA.
 
 Chromium is driven through the Chrome DevTools Protocol (its websocket, with tornado). The
-pages must load without console errors or uncaught exceptions, show the headline figures of
-figures.csv as the board reads them, and link only to files that exist. Screenshots are kept
-under ``.test-artifacts/browser/``. Without Chromium the tests skip, except on CI (``$CI``
-set, as ``.ci/run`` does), where a missing browser is a failure.
-"""
+pages must load without console errors or uncaught exceptions and have no serious or critical
+axe violation (axe-core is injected from ``.test-tools/``, where ``make browser`` installs the
+version pinned in ``tests/axe/package-lock.json``). The overview must show London's tiles and
+the exceptions as the board reads them (checked against figures.csv with expected text written
+here, independently of the kit's formatting), link only to files and anchors that exist, narrow
+its tables with the filter, sort them by a clicked header, and read fully with JavaScript off.
+Screenshots and axe's findings are kept under ``.test-artifacts/browser/``. Without Chromium
+or axe-core the tests skip, except on CI (``$CI`` set, as ``.ci/run`` does), where that is a
+failure."""
 
 from __future__ import annotations
 
@@ -605,3 +610,19 @@ def test_london_report_in_chromium(chromium: Chromium, sample_run: Path) -> None
         assert board_gbp_m(value) in text, (name, value)  # its table cell
     outturn = figures["regional_outturn", "Q36", "region_forecast_outturn_gbp_m"][0]
     assert f"London forecasts a surplus of {board_amount(outturn)}" in text
+
+
+@pytest.mark.slow
+def test_axe_finds_what_it_should(chromium: Chromium, axe_source: str, tmp_path: Path) -> None:
+    """The check can fail: an image without alt text and faint text are serious or worse."""
+    bad = tmp_path / "bad.html"
+    bad.write_text(
+        '<!DOCTYPE html><html lang="en"><head><title>Bad</title></head><body><main>'
+        '<img src="data:image/png;base64,iVBORw0KGgo=">'
+        '<p style="color:#cccccc;background:#ffffff">Faint text</p></main></body></html>',
+        encoding="utf-8",
+    )
+    seen = asyncio.run(browse(chromium, bad, axe_source, "axe-self-check"))
+    found = {v["id"]: v["impact"] for v in blocking(seen["axe"])}
+    assert found.get("image-alt") == "critical", seen["axe"]
+    assert found.get("color-contrast") == "serious", seen["axe"]
