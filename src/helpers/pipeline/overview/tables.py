@@ -34,9 +34,9 @@ from helpers.pipeline.overview.book import (
     FigureBook,
     cell,
     family_title,
+    header,
     report_links,
     report_status,
-    unit_suffix,
 )
 from helpers.pipeline.overview.model import (
     Column,
@@ -177,7 +177,7 @@ def family_table(
     columns = tuple(
         Column(
             name,
-            FAMILIES[family].figure(name).label + unit_suffix(name),
+            header(FAMILIES[family].figure(name).label, name),
             unit_of(name),
             FAMILIES[family].figure(name).definition,
         )
