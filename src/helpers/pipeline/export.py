@@ -32,7 +32,8 @@ from helpers.errors import BoardOutputError
 from helpers.files import storage_faults, write_atomic
 from helpers.paths import ProjectPaths
 from helpers.pipeline.board_workbook import WORKBOOK, board_workbook
-from helpers.pipeline.pages import period_index, write_outputs_index
+from helpers.pipeline.overview import build_overview
+from helpers.pipeline.pages import period_page, write_outputs_index
 from helpers.pipeline.params import PeriodParams
 from helpers.pipeline.plan import Job, Plan, file_sha256, is_up_to_date, read_stamp
 from helpers.report.registry import FAMILIES
@@ -47,11 +48,29 @@ VERSIONED = (
     "ipykernel",
 )
 # The lab template without its CDN scripts (require.js, MathJax, Mermaid): reports open offline;
-# each chart's alt text is the first line of its text form (its title).
+# each chart's alt text is the first line of its text form (its title). A header landmark links
+# the period's overview; links and focus are visible at WCAG AA contrast (axe checks a report of
+# each family in tests/test_browser.py).
 _TEMPLATE = """{%- extends 'lab/index.html.j2' -%}
 {%- block html_head_js_requirejs -%}{%- endblock html_head_js_requirejs -%}
 {%- block html_head_js_mathjax -%}{%- endblock html_head_js_mathjax -%}
 {%- block html_head_js_mermaidjs -%}{%- endblock html_head_js_mermaidjs -%}
+{%- block extra_css -%}
+<style type="text/css">
+.nhs-kit-header { padding: 0.5em 1em; background: #005EB8; }
+.nhs-kit-header a { color: #FFFFFF; font-weight: bold; }
+a { color: #005EB8; }
+a:focus, [tabindex]:focus { outline: 3px solid #FFEB3B; box-shadow: 0 0 0 5px #212B32; }
+</style>
+{%- endblock extra_css -%}
+{%- block body_header -%}
+<body class="jp-Notebook" data-jp-theme-light="true" data-jp-theme-name="JupyterLab Light">
+<header class="nhs-kit-header">
+<nav aria-label="Reports of this period"><a href="../index.html">The period's overview: \
+every report</a></nav>
+</header>
+<main>
+{%- endblock body_header -%}
 {%- block data_png scoped -%}
 {%- set described = output.data.get('text/plain', '') | string -%}
 <div class="jp-RenderedImage jp-OutputArea-output {{ extra_class }}">
@@ -275,11 +294,9 @@ def export_period(
     write_atomic(plan.output_dir / "figures.csv", figures_text, only_if_changed=True)
     dictionary = definitions_csv(list(plan.params.families))
     write_atomic(plan.output_dir / "figure_definitions.csv", dictionary, only_if_changed=True)
-    ref = load_reference(dirs.reference)
-    names = {j.org_code: ref.name(j.org_code) for j in plan.jobs}
-    page = period_index(plan, names, failed, figs)
+    page = period_page(build_overview(plan, figs, failed))
     write_atomic(plan.output_dir / "index.html", page, only_if_changed=True)
-    problem = write_workbook(plan, dirs, figures_text, ref)
+    problem = write_workbook(plan, dirs, figures_text, load_reference(dirs.reference))
     data = manifest(plan, dirs, failed, started, finished or now())
     write_atomic(plan.output_dir / "manifest.json", json.dumps(data, indent=2) + "\n")
     write_outputs_index(dirs.outputs)
