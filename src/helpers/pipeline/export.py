@@ -26,13 +26,31 @@ import pandas as pd
 
 from helpers import figures
 from helpers.data.organisations import load_reference
-from helpers.data.returns import period_files
+from helpers.data.returns import WORKBOOK, period_files
+from helpers.data.workbook import sheet_hashes
 from helpers.files import write_atomic
 from helpers.paths import ProjectPaths
+from helpers.pipeline.changes import (
+    RunChanges,
+    changes_csv,
+    compare_runs,
+    history,
+    previous_run,
+    read_figures_text,
+)
 from helpers.pipeline.pages import period_index, write_outputs_index
 from helpers.pipeline.params import PeriodParams
-from helpers.pipeline.plan import Job, Plan, file_sha256, is_up_to_date, read_stamp
+from helpers.pipeline.plan import (
+    LOCK_FILE,
+    Job,
+    Plan,
+    code_hash,
+    file_sha256,
+    is_up_to_date,
+    read_stamp,
+)
 from helpers.report.registry import FAMILIES
+from helpers.version import kit_version
 
 VERSIONED = (
     "papermill",
@@ -124,13 +142,21 @@ def git_state(root: Path) -> dict[str, Any]:
 
 
 def input_hashes(params: PeriodParams, dirs: ProjectPaths) -> dict[str, dict[str, str]]:
-    """sha256 of the period's raw returns, the reference data, the notebooks and params file."""
+    """sha256 of everything a period's reports depend on, by group (what "what changed" names).
+
+    The period's raw return files and, for a workbook, each of its sheets; the reference
+    data; the notebooks; the params file; the helper code; the dependency lock.
+    """
     folder = params.raw_dir / str(params.period)
+    lock = dirs.root / LOCK_FILE
     return {
         "returns": {p.name: file_sha256(p) for p in period_files(folder)},
+        "sheets": sheet_hashes(folder / WORKBOOK) if (folder / WORKBOOK).is_file() else {},
         "reference": {p.name: file_sha256(p) for p in sorted(dirs.reference.glob("*.csv"))},
         "notebooks": {r.notebook.name: file_sha256(r.notebook) for r in params.families.values()},
         "params": {params.source.name: file_sha256(params.source)},
+        "code": {"helpers": code_hash()},
+        "lock": {LOCK_FILE: file_sha256(lock)} if lock.is_file() else {},
     }
 
 
@@ -138,6 +164,7 @@ def provenance(params: PeriodParams, dirs: ProjectPaths) -> dict[str, Any]:
     """What every report of the period records in its metadata (``metadata.nhs_kit``)."""
     inputs = input_hashes(params, dirs)
     return {
+        "kit_version": kit_version(),
         "git": git_state(dirs.root),
         "versions": package_versions(),
         "inputs": {"returns": inputs["returns"], "reference": inputs["reference"]},
@@ -216,6 +243,7 @@ def manifest(
         )
     return {
         "period": plan.period,
+        "kit_version": kit_version(),
         "params_file": dirs.show(plan.params.source),
         "run": {"started": started, "finished": finished},
         "git": git_state(dirs.root),
@@ -227,7 +255,7 @@ def manifest(
 
 def exports_current(plan: Plan, dirs: ProjectPaths) -> bool:
     """Whether the period's pages already describe exactly these good reports (no rewrite)."""
-    names = ("figures.csv", "figure_definitions.csv", "index.html")
+    names = ("figures.csv", "figure_definitions.csv", "changes.csv", "index.html")
     pages = [plan.output_dir / n for n in names] + [dirs.outputs / "index.html"]
     try:
         written = json.loads((plan.output_dir / "manifest.json").read_text(encoding="utf-8"))
@@ -247,17 +275,25 @@ def exports_current(plan: Plan, dirs: ProjectPaths) -> bool:
 
 def export_period(
     plan: Plan, dirs: ProjectPaths, failed: set[str], started: str, finished: str | None = None
-) -> None:
-    """Write the period's figures.csv (and its dictionary), index.html, manifest.json and
-    outputs/index.html."""
+) -> RunChanges:
+    """Write the period's figures.csv (and its dictionary), changes.csv, index.html,
+    manifest.json and outputs/index.html; return what changed since the last run."""
     figs = collect_figures(good_jobs(plan))
-    write_atomic(plan.output_dir / "figures.csv", figures_csv(figs), only_if_changed=True)
+    previous = previous_run(plan.output_dir)
+    text = figures_csv(figs)
+    inputs = input_hashes(plan.params, dirs)
+    changes = compare_runs(previous, read_figures_text(text), inputs)
+    write_atomic(plan.output_dir / "figures.csv", text, only_if_changed=True)
+    write_atomic(plan.output_dir / "changes.csv", changes_csv(changes), only_if_changed=True)
     dictionary = definitions_csv(list(plan.params.families))
     write_atomic(plan.output_dir / "figure_definitions.csv", dictionary, only_if_changed=True)
     ref = load_reference(dirs.reference)
     names = {j.org_code: ref.name(j.org_code) for j in plan.jobs}
     page = period_index(plan, names, failed, figs)
     write_atomic(plan.output_dir / "index.html", page, only_if_changed=True)
-    data = manifest(plan, dirs, failed, started, finished or now())
+    done = finished or now()
+    data = manifest(plan, dirs, failed, started, done)
+    data["history"] = history(previous, changes, done)
     write_atomic(plan.output_dir / "manifest.json", json.dumps(data, indent=2) + "\n")
     write_outputs_index(dirs.outputs)
+    return changes

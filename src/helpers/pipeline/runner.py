@@ -42,6 +42,7 @@ from helpers.errors import (
 from helpers.files import remove_temp_files, storage_faults
 from helpers.kernels.forkserver import warm_kernels
 from helpers.paths import DEFAULT, ProjectPaths
+from helpers.pipeline.changes import RunChanges
 from helpers.pipeline.export import export_period, exports_current, now, provenance
 from helpers.pipeline.job import KERNEL_PRELOAD, JobResult
 from helpers.pipeline.lock import period_lock
@@ -92,6 +93,7 @@ class PeriodOutcome:
     ran: int
     failed: list[str] = field(default_factory=list)
     index_page: str = ""  # as shown to the user, e.g. outputs/2011-12-Q1/index.html
+    changes: RunChanges | None = None  # None when the period's pages were already current
 
 
 @dataclass
@@ -340,11 +342,16 @@ def _finish(
 ) -> PeriodOutcome:
     """Write the period's pages (unless they already describe exactly these reports)."""
     failed = sorted(r.name for r in result.failures if r.name.startswith(plan.period + "/"))
+    changes = None
     if plan.to_run or not exports_current(plan, dirs):
-        export_period(plan, dirs, set(failed), started)
+        changes = export_period(plan, dirs, set(failed), started)
+        observer.notice(changes.summary(plan.period))
+        log.note(plan.period, changes.summary(plan.period))
+    else:
+        observer.notice(f"{plan.period}: every report up to date, so no figure moved")
     log.note(plan.period, f"finished: {len(failed)} failed")
     page = f"{dirs.show(plan.output_dir)}/index.html"
     observer.notice(f"{plan.period}: {len(failed)} failed; {page}")
     return PeriodOutcome(
-        plan.period, len(plan.jobs), len(plan.skipped), len(plan.to_run), failed, page
+        plan.period, len(plan.jobs), len(plan.skipped), len(plan.to_run), failed, page, changes
     )
