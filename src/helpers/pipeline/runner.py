@@ -42,6 +42,7 @@ from helpers.errors import (
 from helpers.files import remove_temp_files, storage_faults
 from helpers.kernels.forkserver import warm_kernels
 from helpers.paths import DEFAULT, ProjectPaths
+from helpers.pipeline.changes import RunChanges
 from helpers.pipeline.export import export_period, exports_current, now, provenance
 from helpers.pipeline.job import KERNEL_PRELOAD, JobResult
 from helpers.pipeline.lock import period_lock
@@ -93,6 +94,7 @@ class PeriodOutcome:
     failed: list[str] = field(default_factory=list)
     index_page: str = ""  # as shown to the user, e.g. outputs/2011-12-Q1/index.html
     not_built: list[str] = field(default_factory=list)  # board outputs that failed, and why
+    changes: RunChanges | None = None  # None when the period's pages were already current
 
 
 @dataclass
@@ -349,8 +351,14 @@ def _finish(
     reports); a board output that cannot be built is told and logged, and the run goes on."""
     failed = sorted(r.name for r in result.failures if r.name.startswith(plan.period + "/"))
     not_built: list[str] = []
+    changes = None
     if plan.to_run or not exports_current(plan, dirs):
-        not_built = export_period(plan, dirs, set(failed), started)
+        exported = export_period(plan, dirs, set(failed), started)
+        changes, not_built = exported.changes, exported.not_built
+        observer.notice(changes.summary(plan.period))
+        log.note(plan.period, changes.summary(plan.period))
+    else:
+        observer.notice(f"{plan.period}: every report up to date, so no figure moved")
     for line in not_built:
         observer.notice(f"{plan.period}: {line}")
         log.note(plan.period, f"NOT BUILT {line}")
@@ -358,5 +366,12 @@ def _finish(
     page = f"{dirs.show(plan.output_dir)}/index.html"
     observer.notice(f"{plan.period}: {len(failed)} failed; {page}")
     return PeriodOutcome(
-        plan.period, len(plan.jobs), len(plan.skipped), len(plan.to_run), failed, page, not_built
+        plan.period,
+        len(plan.jobs),
+        len(plan.skipped),
+        len(plan.to_run),
+        failed,
+        page,
+        not_built,
+        changes,
     )
