@@ -15,6 +15,7 @@ import os
 import signal
 import subprocess
 import sys
+import tempfile
 import textwrap
 import time
 from collections.abc import Iterator
@@ -289,3 +290,31 @@ def test_server_and_kernels_die_with_their_parent(kernelspec: Path, tmp_path: Pa
         if parent.stdout:
             parent.stdout.close()
     assert _gone(server_pid) and _gone(kernel)
+
+
+def test_kernels_of_a_run_talk_over_private_unix_sockets(
+    server: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """No TCP port to clash over: the forked kernel binds ipc sockets in a 0700 directory of
+    its own, which is gone once the kernel has shut down."""
+    from helpers.kernels.manager import SOCKET_DIR_PREFIX, IpcKernelManager
+
+    monkeypatch.setenv(ENV_VAR, server)
+    before = set(Path(tempfile.gettempdir()).glob(SOCKET_DIR_PREFIX + "*"))
+    cell = (
+        "import json, os, stat, ipykernel.connect as c\n"
+        "info = json.load(open(c.get_connection_file()))\n"
+        "d = os.path.dirname(info['ip'])\n"
+        "print(info['transport'], oct(stat.S_IMODE(os.stat(d).st_mode)), "
+        "sorted(os.listdir(d))[:1], d)"
+    )
+    outputs, pid, ppid = _run(
+        _notebook(tmp_path / "ipc.ipynb", cell), kernel_manager_class=IpcKernelManager
+    )
+    transport, mode, first, socket_dir = outputs[1][0]["text"].split()
+    assert ppid == ping(server)["pid"]  # still a forked kernel
+    assert (transport, mode, first) == ("ipc", "0o700", "['kernel-1']")
+    assert Path(socket_dir).name.startswith(SOCKET_DIR_PREFIX)
+    assert _gone(pid)
+    assert not Path(socket_dir).exists()
+    assert set(Path(tempfile.gettempdir()).glob(SOCKET_DIR_PREFIX + "*")) == before

@@ -168,14 +168,15 @@ def _kernel_never_ran(exc: BaseException) -> bool:
 def _execute(job: Job) -> Any:
     """papermill in a fresh kernel; a kernel that fails to start is started once more.
 
-    jupyter_client picks free ports just before the kernel binds them, so under load two
-    kernels starting at once can clash (``ZMQError: Address already in use``); no cell has run
-    then, so a second attempt is safe. papermill writes nothing: :func:`run_job` writes the
-    executed notebook itself, so that every write of a report goes through
-    :func:`~helpers.files.storage_faults`.
+    The kernel talks over Unix sockets (:class:`~helpers.kernels.manager.IpcKernelManager`),
+    so two kernels starting at once cannot be handed the same TCP port; a kernel that still
+    fails before any cell has run is started again, which is safe. papermill writes nothing:
+    :func:`run_job` writes the executed notebook itself, so that every write of a report goes
+    through :func:`~helpers.files.storage_faults`.
     """
     import papermill  # only when a report runs: a no-op rerun never loads it (1.5 s)
 
+    from helpers.kernels.manager import IpcKernelManager
     from helpers.pipeline import engine  # papermill's engines: loaded only when a report runs
 
     for attempt in (1, 2):
@@ -194,6 +195,7 @@ def _execute(job: Job) -> Any:
                 extra_arguments=KERNEL_ARGUMENTS,
                 execution_timeout=job.cell_timeout,
                 engine_name=engine.ENGINE_NAME,
+                kernel_manager_class=IpcKernelManager,
             )
         except Exception as exc:
             if attempt == 2 or stopping.is_set() or not _kernel_never_ran(exc):
