@@ -245,6 +245,9 @@ def test_a_dead_kernel_and_a_cell_timeout_fail_alone(project: Path) -> None:
         "pct_support_needs/Q36": "ok",
         "pct_support_needs/5NC": "failed",
     }
+    index = (out / "index.html").read_text(encoding="utf-8")
+    assert "Failed in the last run (an earlier report is shown)" in index
+    assert 'href="pct_support_needs/5NC.failed.ipynb"' in index
 
 
 def _descendants(proc: psutil.Process) -> set[psutil.Process]:

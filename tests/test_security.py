@@ -28,7 +28,8 @@ import helpers
 from helpers.errors import ParameterError
 from helpers.narrative import markdown_safe
 from helpers.paths import ProjectPaths
-from helpers.pipeline.pages import period_index, write_outputs_index
+from helpers.pipeline.overview import build_overview
+from helpers.pipeline.pages import period_page, write_outputs_index
 from helpers.pipeline.params import load_params
 from helpers.pipeline.plan import build_plan
 from helpers.report import display
@@ -220,8 +221,10 @@ def test_index_pages_escape_names(tmp_path: Path) -> None:
     params = load_params(root / "params" / f"{PERIOD}.yaml", dirs)
     plan = build_plan(params, dirs)
     figs = pd.DataFrame(columns=["period", "notebook", "org_code", "figure", "value", "unit"])
-    names = {"Q36": "NHS London", "5C9": SCRIPT}
-    assert_shown_as_text(period_index(plan, names, {"pct_support_needs/5C9"}, figs), SCRIPT)
+    figs.loc[0] = [PERIOD, "pct_support_needs", "5C9", "needs_support", 1.0, "flag"]
+    page = period_page(build_overview(plan, figs, {f"{PERIOD}/pct_support_needs/5C9"}))
+    assert_shown_as_text(page, SCRIPT)
+    assert page.count(SCRIPT.replace("<", "&lt;").replace(">", "&gt;")) >= 2  # table, exceptions
     (dirs.outputs / PERIOD).mkdir(parents=True)
     (dirs.outputs / PERIOD / "index.html").write_text("x")
     write_outputs_index(dirs.outputs)

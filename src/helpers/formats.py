@@ -73,6 +73,12 @@ def outturn_phrase(x: float) -> str:
     return f"a {'surplus' if d > 0 else 'deficit'} of {amount(x)}"
 
 
+def position_word(x: float) -> str:
+    """What an amount is as a position: ``surplus``, ``deficit`` or ``break-even``."""
+    d = _decimal(x, 1)
+    return "break-even" if d == 0 else "surplus" if d > 0 else "deficit"
+
+
 def planned_phrase(x: float) -> str:
     """A plan in words: ``a planned deficit of £67.2m`` or ``a break-even plan``."""
     d = _decimal(x, 1)

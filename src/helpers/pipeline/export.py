@@ -25,11 +25,11 @@ from typing import Any
 import pandas as pd
 
 from helpers import figures
-from helpers.data.organisations import load_reference
 from helpers.data.returns import period_files
 from helpers.files import write_atomic
 from helpers.paths import ProjectPaths
-from helpers.pipeline.pages import period_index, write_outputs_index
+from helpers.pipeline.overview import build_overview
+from helpers.pipeline.pages import period_page, write_outputs_index
 from helpers.pipeline.params import PeriodParams
 from helpers.pipeline.plan import Job, Plan, file_sha256, is_up_to_date, read_stamp
 from helpers.report.registry import FAMILIES
@@ -254,9 +254,7 @@ def export_period(
     write_atomic(plan.output_dir / "figures.csv", figures_csv(figs), only_if_changed=True)
     dictionary = definitions_csv(list(plan.params.families))
     write_atomic(plan.output_dir / "figure_definitions.csv", dictionary, only_if_changed=True)
-    ref = load_reference(dirs.reference)
-    names = {j.org_code: ref.name(j.org_code) for j in plan.jobs}
-    page = period_index(plan, names, failed, figs)
+    page = period_page(build_overview(plan, figs, failed))
     write_atomic(plan.output_dir / "index.html", page, only_if_changed=True)
     data = manifest(plan, dirs, failed, started, finished or now())
     write_atomic(plan.output_dir / "manifest.json", json.dumps(data, indent=2) + "\n")

@@ -51,6 +51,7 @@ class Job:
     provenance: dict[str, Any] = field(default_factory=dict)
     kernel_name: str = KERNEL_NAME
     cell_timeout: int | None = None  # seconds per cell (None: no limit)
+    org_name: str = ""  # the organisation's name, from the reference data (for pages)
 
     @property
     def name(self) -> str:
@@ -107,14 +108,25 @@ def file_sha256(path: Path) -> str:
 NOT_FINGERPRINTED = ("cli.py",)
 
 
-def code_hash(package_dir: Path = HELPERS_DIR) -> str:
-    """One hash of the helper package's ``.py`` files (names and contents), but the CLI's.
+def _package_files(package_dir: Path) -> list[Path]:
+    """The package's ``.py`` files and the files of its ``templates`` folders."""
+    return sorted(
+        p
+        for p in package_dir.rglob("*")
+        if p.is_file()
+        and (p.suffix == ".py" or "templates" in p.relative_to(package_dir).parts[:-1])
+    )
 
-    The regression tooling (golden notebooks, project copies) lives in ``kit_dev``, outside
-    the package, so editing it never marks a report stale either.
+
+def code_hash(package_dir: Path = HELPERS_DIR) -> str:
+    """One hash of the helper package's ``.py`` files and page templates, but the CLI's.
+
+    Templates count like code (a page template changed is a page to rewrite, as when
+    ``pages.py`` changes). The regression tooling (golden notebooks, project copies) lives in
+    ``kit_dev``, outside the package, so editing it never marks a report stale either.
     """
     digest = hashlib.sha256()
-    for path in sorted(package_dir.rglob("*.py")):
+    for path in _package_files(package_dir):
         if path.relative_to(package_dir).as_posix() in NOT_FINGERPRINTED:
             continue
         digest.update(path.relative_to(package_dir).as_posix().encode() + b"\0")
@@ -201,6 +213,7 @@ def build_plan(
                     title=_title(family, ref.name(org), org, period),
                     provenance={**(provenance or {}), "notebook_sha256": nb_hash},
                     cell_timeout=params.cell_timeout,
+                    org_name=ref.name(org),
                 )
             )
     to_run = jobs if force else [j for j in jobs if not is_up_to_date(j)]
