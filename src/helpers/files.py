@@ -85,13 +85,14 @@ def temp_path(path: Path) -> Path:
     return path.with_name(f".{path.name}.tmp-{os.getpid()}")
 
 
-def write_atomic(path: Path, text: str, *, only_if_changed: bool = False) -> bool:
-    """Write ``text`` via a temporary file and ``os.replace``; return whether it was written.
+def write_atomic(path: Path, text: str | bytes, *, only_if_changed: bool = False) -> bool:
+    """Write ``text`` (UTF-8) or bytes via a temporary file and ``os.replace``; return whether
+    it was written.
 
     On any failure the file in place is left as it was and the temporary file is removed;
     StorageError if the machine could not store it.
     """
-    data = text.encode("utf-8")
+    data = text.encode("utf-8") if isinstance(text, str) else text
     if only_if_changed and path.is_file() and path.read_bytes() == data:
         return False
     tmp = temp_path(path)
