@@ -19,7 +19,9 @@ EXIT_STORAGE = 3
 EXIT_INTERRUPTED = 130
 EXIT_CODES: dict[int, str] = {
     EXIT_OK: "every report is good (or the returns are valid)",
-    EXIT_REPORTS_FAILED: "some reports failed; the others and the period's pages were written",
+    EXIT_REPORTS_FAILED: (
+        "some reports (or a board pack) failed; the others and the period's pages were written"
+    ),
     EXIT_BAD_INPUT: "bad input (returns, reference data, params or options): nothing was run",
     EXIT_STORAGE: "the machine could not store the outputs (no permission, disk full)",
     EXIT_INTERRUPTED: "stopped by Ctrl-C or SIGTERM; no half-written output was left",
@@ -77,6 +79,10 @@ class ParameterError(KitError):
 
 class FigureError(KitError):
     """Raised when a report records a figure its family's dictionary does not define."""
+
+
+class PackError(KitError):
+    """Raised when a period's board pack cannot be built from its reports (they stay good)."""
 
 
 class LockError(KitError):

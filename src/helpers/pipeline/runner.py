@@ -35,6 +35,7 @@ from helpers.errors import (
     EXIT_INTERRUPTED,
     EXIT_OK,
     EXIT_REPORTS_FAILED,
+    PackError,
     ParameterError,
     StorageError,
     ValidationError,
@@ -45,6 +46,7 @@ from helpers.paths import DEFAULT, ProjectPaths
 from helpers.pipeline.export import export_period, exports_current, now, provenance
 from helpers.pipeline.job import KERNEL_PRELOAD, JobResult
 from helpers.pipeline.lock import period_lock
+from helpers.pipeline.pack import build_pack
 from helpers.pipeline.params import PeriodParams, load_params, params_files
 from helpers.pipeline.plan import Plan, build_plan
 from helpers.pipeline.pool import run_jobs
@@ -92,6 +94,7 @@ class PeriodOutcome:
     ran: int
     failed: list[str] = field(default_factory=list)
     index_page: str = ""  # as shown to the user, e.g. outputs/2011-12-Q1/index.html
+    board_pack: str = ""  # as shown, e.g. outputs/2011-12-Q1/board-pack.pdf ("" if not built)
 
 
 @dataclass
@@ -101,13 +104,15 @@ class RunResult:
     periods: list[PeriodOutcome] = field(default_factory=list)
     failures: list[JobResult] = field(default_factory=list)
     interrupted: bool = False
+    pack_failures: list[str] = field(default_factory=list)  # one line per board pack not built
 
     @property
     def exit_code(self) -> int:
-        """0 all good, 1 some reports failed, 130 stopped (bad input and storage raise)."""
+        """0 all good, 1 some reports or board packs failed, 130 stopped (bad input and
+        storage raise)."""
         if self.interrupted:
             return EXIT_INTERRUPTED
-        return EXIT_REPORTS_FAILED if self.failures else EXIT_OK
+        return EXIT_REPORTS_FAILED if self.failures or self.pack_failures else EXIT_OK
 
 
 # --- before any report runs -----------------------------------------------------------------
@@ -338,13 +343,42 @@ def _finish(
     log: _Log,
     observer: RunObserver,
 ) -> PeriodOutcome:
-    """Write the period's pages (unless they already describe exactly these reports)."""
+    """Write the period's pages (unless they already describe exactly these reports), then
+    its board pack (unless the one in place is current)."""
     failed = sorted(r.name for r in result.failures if r.name.startswith(plan.period + "/"))
     if plan.to_run or not exports_current(plan, dirs):
         export_period(plan, dirs, set(failed), started)
+    pack = _pack(plan, dirs, failed, log, observer, result)
     log.note(plan.period, f"finished: {len(failed)} failed")
     page = f"{dirs.show(plan.output_dir)}/index.html"
     observer.notice(f"{plan.period}: {len(failed)} failed; {page}")
     return PeriodOutcome(
-        plan.period, len(plan.jobs), len(plan.skipped), len(plan.to_run), failed, page
+        plan.period, len(plan.jobs), len(plan.skipped), len(plan.to_run), failed, page, pack
     )
+
+
+def _pack(
+    plan: Plan,
+    dirs: ProjectPaths,
+    failed: list[str],
+    log: _Log,
+    observer: RunObserver,
+    result: RunResult,
+) -> str:
+    """The period's board pack, as shown ("" if it could not be built: reported, not raised)."""
+    try:
+        outcome = build_pack(plan, dirs, failed)
+    except PackError as exc:
+        line = f"{plan.period}: the board pack could not be built: {exc}"
+        log.note(plan.period, line)
+        observer.notice(line)
+        result.pack_failures.append(line)
+        return ""
+    shown = dirs.show(outcome.path)
+    if outcome.status == "built":
+        line = (
+            f"{plan.period}: board pack {shown}, {outcome.pages} pages in {outcome.seconds:.1f} s"
+        )
+        log.note(plan.period, line)
+        observer.notice(line)
+    return shown
