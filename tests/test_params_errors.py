@@ -127,7 +127,10 @@ def test_a_trust_left_out_of_its_family_cannot_go_in_the_appendix(project: Path)
             "board_pack.appendix: expected 'all', 'none' or a list of organisation codes, e.g. "
             "[RF4, 5C9] (got 'some')",
         ),
-        ({"appendix": ["RF4", 7]}, "board_pack.appendix[1]: Input should be a valid string (got 7)"),
+        (
+            {"appendix": ["RF4", 7]},
+            "board_pack.appendix[1]: Input should be a valid string (got 7)",
+        ),
         (
             {"appendix": "all", "cover": True},
             "board_pack.cover: unknown key (got True; expected only the keys appendix)",

@@ -1,9 +1,10 @@
 """The period's board pack, ``outputs/<period>/board-pack.pdf``: built once after its reports.
 
-Usage example (the runner does this for each period, after its pages)::
+Usage example (the runner does this for its periods, after their pages)::
 
     outcome = build_pack(plan, dirs, failed=set())
-    outcome.status, outcome.pages, outcome.seconds        # ('built', 318, 41.2)
+    outcome.status, outcome.pages, outcome.seconds        # ('built', 262, 41.2)
+    build_packs([(plan_m10, ()), (plan_q1, ())], dirs, workers=2)   # stale ones in parallel
 
 WeasyPrint renders one HTML document (:mod:`~.pack_html`: cover, contents with page numbers,
 overview, London's and the clusters' reports, the appendix, definitions) into one tagged PDF,
@@ -44,6 +45,7 @@ from helpers.pipeline.plan import (
     fingerprint,
     read_stamp,
 )
+from helpers.pipeline.pool import run_in_workers
 
 PACK_NAME = "board-pack.pdf"
 #: WeasyPrint's options: PDF/UA-1 (tagged, with title, language and XMP metadata).
@@ -129,3 +131,35 @@ def build_pack(
     stamp = {"key": key, "sha256": file_sha256(path), "pages": pages}
     write_atomic(_stamp_path(plan), canonical_json(stamp) + "\n")
     return PackOutcome(path, "built", pages, time.monotonic() - t0)
+
+
+def _attempt(request: tuple[Plan, ProjectPaths, tuple[str, ...]]) -> PackOutcome | PackError:
+    """One period's pack, or the PackError that stopped it (so the other periods go on)."""
+    plan, dirs, failed = request
+    try:
+        return build_pack(plan, dirs, failed, force=True)
+    except PackError as exc:
+        return exc
+
+
+def build_packs(
+    requests: list[tuple[Plan, Collection[str]]], dirs: ProjectPaths, workers: int
+) -> list[PackOutcome | PackError]:
+    """Each period's pack, in order: current ones kept, stale ones built, several at once in
+    forked workers (one WeasyPrint document each: a pack cannot be split across processes
+    and keep its tags, contents and bookmarks)."""
+    out: list[PackOutcome | PackError] = [
+        PackOutcome(pack_path(plan), "up to date") for plan, _ in requests
+    ]
+    stale = [
+        (i, (plan, dirs, tuple(sorted(failed))))
+        for i, (plan, failed) in enumerate(requests)
+        if not pack_current(plan, dirs, failed)
+    ]
+    if len(stale) > 1 and workers > 1:
+        built = run_in_workers(_attempt, [request for _, request in stale], workers)
+    else:
+        built = [_attempt(request) for _, request in stale]
+    for (i, _), outcome in zip(stale, built, strict=True):
+        out[i] = outcome
+    return out

@@ -46,7 +46,7 @@ from helpers.paths import DEFAULT, ProjectPaths
 from helpers.pipeline.export import export_period, exports_current, now, provenance
 from helpers.pipeline.job import KERNEL_PRELOAD, JobResult
 from helpers.pipeline.lock import period_lock
-from helpers.pipeline.pack import build_pack
+from helpers.pipeline.pack import PackOutcome, build_packs
 from helpers.pipeline.params import PeriodParams, load_params, params_files
 from helpers.pipeline.plan import Plan, build_plan
 from helpers.pipeline.pool import run_jobs
@@ -324,8 +324,8 @@ def run_reports(
             _tidy(plan, dirs, log, observer)
         try:
             _run(plans, workers, scheduler, log, observer, result)
-            for plan in plans:
-                result.periods.append(_finish(plan, dirs, result, started, log, observer))
+            with _terminate_as_interrupt():  # a pack being built is stopped, not cut off
+                _finish(plans, dirs, result, started, log, observer, workers)
         except KeyboardInterrupt:
             log.note_all("interrupted: pending reports cancelled, running ones stopped")
             result.interrupted = True
@@ -336,49 +336,60 @@ def run_reports(
 
 
 def _finish(
-    plan: Plan,
+    plans: list[Plan],
     dirs: ProjectPaths,
     result: RunResult,
     started: str,
     log: _Log,
     observer: RunObserver,
-) -> PeriodOutcome:
-    """Write the period's pages (unless they already describe exactly these reports), then
-    its board pack (unless the one in place is current)."""
-    failed = sorted(r.name for r in result.failures if r.name.startswith(plan.period + "/"))
-    if plan.to_run or not exports_current(plan, dirs):
-        export_period(plan, dirs, set(failed), started)
-    pack = _pack(plan, dirs, failed, log, observer, result)
-    log.note(plan.period, f"finished: {len(failed)} failed")
-    page = f"{dirs.show(plan.output_dir)}/index.html"
-    observer.notice(f"{plan.period}: {len(failed)} failed; {page}")
-    return PeriodOutcome(
-        plan.period, len(plan.jobs), len(plan.skipped), len(plan.to_run), failed, page, pack
-    )
+    workers: int,
+) -> None:
+    """Write each period's pages (unless they already describe exactly these reports), then
+    the board packs that are not current (several at once), then say how each period ended."""
+    failed = {
+        plan.period: sorted(r.name for r in result.failures if r.name.startswith(plan.period + "/"))
+        for plan in plans
+    }
+    for plan in plans:
+        if plan.to_run or not exports_current(plan, dirs):
+            export_period(plan, dirs, set(failed[plan.period]), started)
+    packs = build_packs([(plan, failed[plan.period]) for plan in plans], dirs, workers)
+    for plan, pack in zip(plans, packs, strict=True):
+        shown = _pack_outcome(plan, dirs, pack, log, observer, result)
+        log.note(plan.period, f"finished: {len(failed[plan.period])} failed")
+        page = f"{dirs.show(plan.output_dir)}/index.html"
+        observer.notice(f"{plan.period}: {len(failed[plan.period])} failed; {page}")
+        result.periods.append(
+            PeriodOutcome(
+                plan.period,
+                len(plan.jobs),
+                len(plan.skipped),
+                len(plan.to_run),
+                failed[plan.period],
+                page,
+                shown,
+            )
+        )
 
 
-def _pack(
+def _pack_outcome(
     plan: Plan,
     dirs: ProjectPaths,
-    failed: list[str],
+    pack: PackOutcome | PackError,
     log: _Log,
     observer: RunObserver,
     result: RunResult,
 ) -> str:
-    """The period's board pack, as shown ("" if it could not be built: reported, not raised)."""
-    try:
-        outcome = build_pack(plan, dirs, failed)
-    except PackError as exc:
-        line = f"{plan.period}: the board pack could not be built: {exc}"
+    """Tell what became of the period's board pack; the pack as shown ("" if not built)."""
+    if isinstance(pack, PackError):
+        line = f"{plan.period}: the board pack could not be built: {pack}"
         log.note(plan.period, line)
         observer.notice(line)
         result.pack_failures.append(line)
         return ""
-    shown = dirs.show(outcome.path)
-    if outcome.status == "built":
-        line = (
-            f"{plan.period}: board pack {shown}, {outcome.pages} pages in {outcome.seconds:.1f} s"
-        )
+    shown = dirs.show(pack.path)
+    if pack.status == "built":
+        line = f"{plan.period}: board pack {shown}, {pack.pages} pages in {pack.seconds:.1f} s"
         log.note(plan.period, line)
         observer.notice(line)
     return shown
