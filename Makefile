@@ -9,6 +9,8 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 KIT := $(PY) -m helpers.cli
 CODE_DIRS := $(wildcard src tests scripts benchmarks)
+TEST_TOOLS := .test-tools
+AXE := $(TEST_TOOLS)/node_modules/axe-core/axe.min.js
 
 PERIOD ?=
 JOBS ?=
@@ -78,8 +80,10 @@ test: lint browser
 	$(PY) -m pytest -p no:cacheprovider --nbval tests/golden --nbval-kernel-name nhs-kit \
 		--nbval-sanitize-with tests/golden/sanitize.cfg -n 2 --dist loadscope
 
-## Install Debian's chromium for the browser test where apt is available (as on CI; quiet)
-browser:
+## Install what the browser test needs: Debian's chromium (apt, as root, as on CI) and axe-core
+browser: chromium $(AXE)
+
+chromium:
 	@command -v chromium >/dev/null 2>&1 || { \
 		if command -v apt-get >/dev/null 2>&1 && [ "$$(id -u)" = 0 ]; then \
 			echo "Installing Debian's chromium for tests/test_browser.py (apt-get)"; \
@@ -92,6 +96,24 @@ browser:
 		else \
 			echo "No chromium and no apt-get as root: the browser test will skip (fail on CI)"; \
 		fi; }
+
+# axe-core, pinned with its integrity in tests/axe/package-lock.json, installed by npm ci into
+# .test-tools/ (npm from Debian's package when it is missing and apt is available as root).
+$(AXE): tests/axe/package.json tests/axe/package-lock.json
+	@command -v npm >/dev/null 2>&1 || { \
+		if command -v apt-get >/dev/null 2>&1 && [ "$$(id -u)" = 0 ]; then \
+			echo "Installing Debian's npm for the accessibility check (apt-get)"; \
+			{ apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+				--no-install-recommends npm; } >/dev/null 2>&1 || true; \
+		fi; }
+	@if command -v npm >/dev/null 2>&1; then \
+		mkdir -p $(TEST_TOOLS) && cp tests/axe/package.json tests/axe/package-lock.json $(TEST_TOOLS)/ \
+		&& npm ci --prefix $(TEST_TOOLS) --ignore-scripts --no-audit --no-fund --loglevel=error \
+		&& touch $(AXE) \
+		|| echo "npm could not install axe-core: the accessibility check will skip (fail on CI)"; \
+	else \
+		echo "No npm: the accessibility check will skip (fail on CI)"; \
+	fi
 
 ## Regenerate tests/golden/ and tests/backtest/ (only this writes them; review the diff)
 golden: $(STAMP)
@@ -123,4 +145,4 @@ distclean: clean
 help:
 	@awk '/^## /{doc=substr($$0,4); next} /^[a-zA-Z_-]+:/{if(doc){split($$1,t,":"); printf "  \033[36m%-12s\033[0m %s\n", t[1], doc}; doc=""}' $(MAKEFILE_LIST)
 
-.PHONY: venv notebook-diffs lock lint format validate reports new-period test browser golden bench sample lab clean distclean help
+.PHONY: venv notebook-diffs lock lint format validate reports new-period test browser chromium golden bench sample lab clean distclean help

@@ -49,6 +49,20 @@ def _check_frame(fig: Figure, money: bool = True) -> None:
     assert fig.dpi == charts.DPI
 
 
+def _check_not_colour_alone(fig: Figure, legend: str) -> None:
+    """Red bars, and only they, are hatched, and the legend and the text form say so."""
+    bars = _bars(fig)
+    assert bars
+    for bar in bars:
+        red = to_hex(bar.get_facecolor()).upper() == charts.RAG_RED
+        assert bool(bar.get_hatch()) == red, bar
+    texts = [t.get_text() for t in fig.axes[0].get_legend().get_texts()]
+    assert legend in texts
+    text = charts.chart_data(fig)
+    assert "legend: " in text and legend in text
+    assert " red hatched" in text and " blue hatched" not in text
+
+
 def test_variance_ranking_chart_marks_threshold_and_trusts_behind_plan(m10: PeriodData) -> None:
     table = metrics.trust_shortfall(m10, 1.0)
     fig = charts.variance_ranking_chart(table, 1.0, highlight="RF4")
@@ -64,6 +78,7 @@ def test_variance_ranking_chart_marks_threshold_and_trusts_behind_plan(m10: Peri
     red = [b for b in bars if to_hex(b.get_facecolor()).upper() == charts.RAG_RED]
     assert len(red) == 8  # the eight trusts significantly behind plan
     assert _colours(fig) <= {charts.RAG_RED, charts.NHS_BLUE}
+    _check_not_colour_alone(fig, "Significantly behind plan (red, hatched)")
     outlined = [b for b in bars if b.get_linewidth() > 2]
     assert len(outlined) == 1
     assert to_hex(outlined[0].get_edgecolor()).upper() == charts.NHS_DARK_BLUE
@@ -83,6 +98,7 @@ def test_support_chart_colours_pcts_needing_support_red(m10: PeriodData) -> None
     red = [b for b in _bars(fig) if to_hex(b.get_facecolor()).upper() == charts.RAG_RED]
     assert len(red) == 8
     assert _colours(fig) <= {charts.RAG_RED, charts.NHS_BLUE}
+    _check_not_colour_alone(fig, "Needs support to break even (red, hatched)")
 
 
 def test_bridge_chart_goes_from_plan_to_forecast(m10: PeriodData) -> None:
@@ -93,6 +109,7 @@ def test_bridge_chart_goes_from_plan_to_forecast(m10: PeriodData) -> None:
     fig = charts.bridge_chart(frame)
     _check_frame(fig)
     assert _colours(fig) == {charts.NHS_DARK_BLUE, charts.RAG_RED, charts.RAG_GREEN}
+    _check_not_colour_alone(fig, "Adverse variance (red, hatched)")
     heights = [round(b.get_height(), 4) for b in _bars(fig)]
     assert heights == [470.0, -58.0, 7.0, -145.0, 274.0]
 
@@ -115,6 +132,7 @@ def test_drivers_cluster_and_milestone_charts(q1: PeriodData) -> None:
     _check_frame(fig)
     assert fig.axes[0].get_title(loc="left").endswith("RF4")
     assert _colours(fig) <= {charts.RAG_RED, charts.RAG_GREEN}
+    _check_not_colour_alone(fig, "Adverse (red, hatched)")
     clusters = charts.cluster_savings_chart(metrics.cluster_savings(q1))
     assert clusters is not None
     _check_frame(clusters)
@@ -123,6 +141,7 @@ def test_drivers_cluster_and_milestone_charts(q1: PeriodData) -> None:
     assert milestones is not None
     _check_frame(milestones, money=False)
     assert _colours(milestones) == {charts.RAG_GREEN, charts.RAG_RED, charts.NHS_PALE_GREY}
+    _check_not_colour_alone(milestones, "Missed (red, hatched)")
 
 
 def test_charts_of_nothing_are_none(m10: PeriodData) -> None:
@@ -183,7 +202,7 @@ def test_chart_text_records_the_plotted_data(m10: PeriodData) -> None:
     first = table.sort_values(["variance_pct_of_turnover", "org_code"]).iloc[0]
     value = round(first["variance_pct_of_turnover"], 4)
     assert bars[0].startswith(f"{first['org_code']} {value:g}")
-    assert sum(b.endswith("red") or b.endswith("red outlined") for b in bars) == 8
+    assert sum(b.endswith(("red hatched", "red hatched outlined")) for b in bars) == 8
     assert next(b for b in bars if b.endswith("outlined")).startswith("RF4 ")
     assert "reference line 'Significantly behind plan: below -1.0% of turnover' red y=-1" in lines
     moved = table.copy()

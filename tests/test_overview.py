@@ -212,7 +212,7 @@ def test_family_tables_put_london_first_then_the_worst(q1: tuple[Plan, Overview]
     ]
     assert shares == sorted(shares) and len(trusts.rows) == 26
     headers = [c.header for c in trusts.columns]
-    assert headers[0] == "Variance as % of turnover %" or headers[0].startswith("Variance as %")
+    assert headers[0] == "Variance as % of turnover"  # the label says its unit
     assert "Forecast variance to plan £m" in headers
     worst = trusts.rows[0]
     variance = value(figs, "provider_shortfall", worst.org_code, "variance_to_plan_gbp_m")
@@ -268,7 +268,7 @@ def test_the_overview_page_is_one_offline_file_that_reads_without_script(
     for tile in overview.tiles:
         assert tile.label in text and tile.sentence in text
     assert "Haringey Teaching PCT (5C9): a deficit of £8.2m before support" in text
-    assert 'th scope="col"' in page and 'th scope="row"' in page and "<caption>" in page
+    assert 'th scope="col"' in page and 'th scope="row"' in page and "<caption id=" in page
     body = overview_body(overview)
     assert "<html" not in body and "<script" not in body and "<h1" not in body
     assert body in page
@@ -296,3 +296,30 @@ def test_the_all_periods_page_puts_londons_figures_side_by_side(tmp_path: Path) 
     assert page.index(f'href="{M10}/index.html"') < page.index(f'href="{Q1}/index.html"')
     assert "not recorded" in page and "<caption" in page
     assert write_outputs_index(outputs) is False, "unchanged: not rewritten"
+
+
+# --- the templates ship with the package and count as code ----------------------------------
+
+
+def test_templates_are_package_data_and_count_in_the_code_hash(tmp_path: Path) -> None:
+    import fnmatch
+    import shutil
+    import tomllib
+
+    import helpers
+    from helpers.pipeline.plan import code_hash
+
+    package = Path(helpers.__file__).parent
+    data = tomllib.loads((package.parents[1] / "pyproject.toml").read_text(encoding="utf-8"))
+    globs = data["tool"]["setuptools"]["package-data"]["helpers"]
+    templates = sorted((package / "pipeline" / "templates").iterdir())
+    assert {t.name for t in templates} >= {"overview_body.html.j2", "pages.css", "overview.js"}
+    for path in templates:
+        rel = path.relative_to(package).as_posix()
+        assert any(fnmatch.fnmatch(rel, g) for g in globs), f"{rel} is not package data"
+    copy = tmp_path / "helpers"
+    shutil.copytree(package, copy, ignore=shutil.ignore_patterns("__pycache__"))
+    before = code_hash(copy)
+    css = copy / "pipeline" / "templates" / "pages.css"
+    css.write_text(css.read_text(encoding="utf-8") + "\n", encoding="utf-8")
+    assert code_hash(copy) != before, "a changed template is a changed page: rewrite it"

@@ -239,6 +239,8 @@ def test_board_table_and_its_bundle_are_deterministic() -> None:
     html = first["text/html"]
     assert "A &amp; B" in html and "<caption>A caption</caption>" in html
     assert 'id="T_a-caption-' in html
+    assert '<th scope="col">Who</th><th scope="col" class="num">£m</th>' in html
+    assert '<tr><th scope="row">A &amp; B</th><td class="num">(12.9)</td>' in html
     empty = display.table_bundle(
         display.board_table(frame.iloc[0:0], {"name": ("Who", "text")}, "x", "None.")
     )

@@ -8,6 +8,10 @@ Usage example (in a report notebook)::
 Every chart is a fixed 8 x 4.5 inch figure at 100 dpi, built without pyplot (so no backend
 is involved and no figure is left open), titled, with money axes labelled in £m. Nothing is
 random, and :func:`show` writes PNG bytes without a software stamp, so the bytes are stable.
+
+Colour is never the only cue: every red bar (significantly behind plan, needs support, an
+adverse variance or driver, a missed milestone) is also hatched, its legend entry says so in
+words, and the text form (:func:`chart_data`) names each bar's colour and hatch.
 """
 
 from __future__ import annotations
@@ -24,7 +28,7 @@ from matplotlib.axes import Axes
 from matplotlib.colors import to_hex
 from matplotlib.container import BarContainer
 from matplotlib.figure import Figure
-from matplotlib.patches import Patch
+from matplotlib.patches import Patch, Rectangle
 from matplotlib.ticker import ScalarFormatter
 
 from helpers import metrics
@@ -49,6 +53,8 @@ FIGSIZE = (8.0, 4.5)
 DPI = 100
 #: PNGs are rendered at this multiple of the figure's dpi and displayed at 800 x 450 px.
 PNG_SCALE = 2
+#: The hatch of red bars (white stripes), so that they differ from the others without colour.
+HATCH = "///"
 
 
 def set_theme() -> None:
@@ -72,6 +78,8 @@ def set_theme() -> None:
             "figure.dpi": DPI,
             "savefig.dpi": DPI,
             "svg.hashsalt": "nhs-kit",
+            "hatch.color": "#FFFFFF",
+            "hatch.linewidth": 1.2,
         },
     )
 
@@ -81,6 +89,18 @@ def _figure() -> tuple[Figure, Axes]:
     fig = Figure(figsize=FIGSIZE, dpi=DPI, layout="constrained")
     ax = fig.subplots()
     return fig, ax
+
+
+def _hatch_red(bars: BarContainer | list[Rectangle]) -> None:
+    """Hatch every red bar (the colour is not the only cue)."""
+    for bar in bars:
+        if to_hex(bar.get_facecolor()).upper() == RAG_RED:
+            bar.set_hatch(HATCH)
+
+
+def _red_patch(label: str) -> Patch:
+    """A legend entry for red, hatched bars, saying so in words."""
+    return Patch(facecolor=RAG_RED, hatch=HATCH, label=f"{label} (red, hatched)")
 
 
 def _money_axis(ax: Axes, axis: str = "y") -> None:
@@ -156,7 +176,9 @@ def _bar_lines(ax: Axes) -> list[str]:
             where = names.get(round(pos), _num(pos))
             start = f" from {_num(base)}" if round(base, 4) else ""
             edge = " outlined" if bar.get_linewidth() > 2 else ""
-            items.append(f"{where} {_num(value)}{start} {_colour(bar.get_facecolor())}{edge}")
+            hatch = " hatched" if bar.get_hatch() else ""
+            colour = _colour(bar.get_facecolor())
+            items.append(f"{where} {_num(value)}{start} {colour}{hatch}{edge}")
         label = container.get_label()
         name = f"bars {label!r}" if label and not label.startswith("_") else "bars"
         lines.append(f"{name}: " + "; ".join(items))
@@ -276,7 +298,7 @@ def bridge_chart(bridge: pd.DataFrame, title: str = "From plan to forecast outtu
         height = float(row["amount_gbp_m"])
         bottom = float(row["start_gbp_m"]) if change else 0.0
         colour = (RAG_GREEN if height >= 0 else RAG_RED) if change else NHS_DARK_BLUE
-        ax.bar(i, height, bottom=bottom, color=colour, width=0.6)
+        _hatch_red(ax.bar(i, height, bottom=bottom, color=colour, width=0.6))
         top = bottom + height if height >= 0 else bottom
         ax.annotate(
             f"{height:+.1f}" if change else f"{height:.1f}",
@@ -299,7 +321,7 @@ def bridge_chart(bridge: pd.DataFrame, title: str = "From plan to forecast outtu
         handles=[
             Patch(color=NHS_DARK_BLUE, label="Plan / forecast"),
             Patch(color=RAG_GREEN, label="Favourable variance"),
-            Patch(color=RAG_RED, label="Adverse variance"),
+            _red_patch("Adverse variance"),
         ],
         loc="best",
     )
@@ -318,8 +340,8 @@ def variance_ranking_chart(
 ) -> Figure:
     """NHS trusts' variance to plan as % of turnover (``metrics.trust_shortfall``), worst first.
 
-    Trusts significantly behind plan are red; the threshold is a dashed red line; the
-    ``highlight`` trust is outlined in dark blue. At most ``limit`` trusts are drawn: the
+    Trusts significantly behind plan are red and hatched; the threshold is a dashed red line;
+    the ``highlight`` trust is outlined in dark blue. At most ``limit`` trusts are drawn: the
     worst, or those ranked nearest ``highlight`` (``metrics.rank_window``), and the title
     then says which ranks are shown.
     """
@@ -329,12 +351,13 @@ def variance_ranking_chart(
     data = window.rows
     colours = [RAG_RED if b else NHS_BLUE for b in data["significantly_behind_plan"]]
     bars = ax.bar(data["org_code"], data["variance_pct_of_turnover"], color=colours)
+    _hatch_red(bars)
     if highlight is not None:
         for bar, code in zip(bars, data["org_code"], strict=True):
             if code == highlight:
                 bar.set_edgecolor(NHS_DARK_BLUE)
                 bar.set_linewidth(2.5)
-    ax.axhline(
+    threshold = ax.axhline(
         -threshold_pct,
         color=RAG_RED,
         linestyle="--",
@@ -349,28 +372,39 @@ def variance_ranking_chart(
     )
     ax.set_xlabel("NHS trust (code)")
     ax.set_ylabel("Variance to plan, % of turnover")
-    ax.legend(loc="lower right")
+    ax.legend(
+        handles=[
+            threshold,
+            _red_patch("Significantly behind plan"),
+            Patch(color=NHS_BLUE, label="Within the threshold"),
+        ],
+        loc="lower right",
+    )
     return fig
 
 
 def drivers_chart(drivers: pd.DataFrame, who: str) -> Figure:
-    """Variance drivers (``driver``, ``amount_gbp_m``) of ``who``: adverse red, favourable green."""
+    """Variance drivers (``driver``, ``amount_gbp_m``) of ``who``: adverse red and hatched,
+    favourable green."""
     fig, ax = _figure()
     values = drivers["amount_gbp_m"].astype(float)
     colours = [RAG_GREEN if v >= 0 else RAG_RED for v in values]
-    ax.barh(drivers["driver"], values, color=colours)
+    _hatch_red(ax.barh(drivers["driver"], values, color=colours))
     ax.invert_yaxis()
     _money_axis(ax, axis="x")
     ax.set_title(f"Drivers of the variance to plan: {who}")
     ax.set_xlabel("Contribution to variance to plan, £m (adverse negative)")
     ax.set_ylabel("")
+    ax.legend(
+        handles=[Patch(color=RAG_GREEN, label="Favourable"), _red_patch("Adverse")], loc="best"
+    )
     return fig
 
 
 def support_chart(
     table: pd.DataFrame, highlight: str | None = None, limit: int = metrics.RANK_LIMIT
 ) -> Figure:
-    """PCTs' outturn before LCTB support (``metrics.pct_support``); needing support in red.
+    """PCTs' outturn before LCTB support (``metrics.pct_support``); needing support red, hatched.
 
     At most ``limit`` PCTs are drawn, as in :func:`variance_ranking_chart`.
     """
@@ -380,6 +414,7 @@ def support_chart(
     data = window.rows
     colours = [RAG_RED if b else NHS_BLUE for b in data["needs_support"]]
     bars = ax.bar(data["org_code"], data["outturn_before_support_gbp_m"], color=colours)
+    _hatch_red(bars)
     if highlight is not None:
         for bar, code in zip(bars, data["org_code"], strict=True):
             if code == highlight:
@@ -392,7 +427,7 @@ def support_chart(
     ax.set_ylabel("Surplus / (deficit) before support, £m")
     ax.legend(
         handles=[
-            Patch(color=RAG_RED, label="Needs support to break even"),
+            _red_patch("Needs support to break even"),
             Patch(color=NHS_BLUE, label="Breaks even without support"),
         ],
         loc="upper left",
@@ -449,7 +484,7 @@ def cluster_savings_chart(savings: pd.DataFrame) -> Figure | None:
 def milestone_chart(
     counts: pd.DataFrame, title: str = "QIPP milestones by cluster"
 ) -> Figure | None:
-    """Milestones met (green), missed (red) and not yet due (grey), stacked by ``label``.
+    """Milestones met (green), missed (red, hatched) and not yet due (grey), stacked by ``label``.
 
     Returns None when there are no milestones (a year without tracking).
     """
@@ -460,11 +495,11 @@ def milestone_chart(
     left = pd.Series(0.0, index=range(len(counts)))
     for col, colour, name in (
         ("met", RAG_GREEN, "Met"),
-        ("missed", RAG_RED, "Missed"),
+        ("missed", RAG_RED, "Missed (red, hatched)"),
         ("not_yet_due", NHS_PALE_GREY, "Not yet due"),
     ):
         values = counts[col].astype(float).reset_index(drop=True)
-        ax.barh(labels, values, left=left, color=colour, label=name, edgecolor=NHS_GREY)
+        _hatch_red(ax.barh(labels, values, left=left, color=colour, label=name, edgecolor=NHS_GREY))
         left = left + values
     ax.invert_yaxis()
     ax.set_title(title)

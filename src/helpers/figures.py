@@ -65,7 +65,8 @@ def figures_bundle(
     )
     table = (
         "<table class='nhs-kit-figures'><caption>Recorded headline figures</caption>"
-        "<thead><tr><th>figure</th><th>value</th><th>unit</th></tr></thead>"
+        "<thead><tr><th scope='col'>figure</th><th scope='col'>value</th>"
+        "<th scope='col'>unit</th></tr></thead>"
         f"<tbody>{cells}</tbody></table>"
     )
     return {FIGURES_MIME: payload, "text/html": table, "text/plain": text}

@@ -54,10 +54,28 @@ alt="{{ described.split('\\n')[0] | escape_html }}"
 {%- set height=output | get_metadata('height', 'image/png') %}
 {%- if height is not none %} height={{ height | escape_html }}{% endif %}>"""
 # The lab template without its CDN scripts (require.js, MathJax, Mermaid): reports open offline.
+# A header landmark links the period's overview; links and focus are visible at WCAG AA
+# contrast (axe checks a report of each family in tests/test_browser.py).
 _TEMPLATE = """{%- extends 'lab/index.html.j2' -%}
 {%- block html_head_js_requirejs -%}{%- endblock html_head_js_requirejs -%}
 {%- block html_head_js_mathjax -%}{%- endblock html_head_js_mathjax -%}
 {%- block html_head_js_mermaidjs -%}{%- endblock html_head_js_mermaidjs -%}
+{%- block extra_css -%}
+<style type="text/css">
+.nhs-kit-header { padding: 0.5em 1em; background: #005EB8; }
+.nhs-kit-header a { color: #FFFFFF; font-weight: bold; }
+a { color: #005EB8; }
+a:focus, [tabindex]:focus { outline: 3px solid #FFEB3B; box-shadow: 0 0 0 5px #212B32; }
+</style>
+{%- endblock extra_css -%}
+{%- block body_header -%}
+<body class="jp-Notebook" data-jp-theme-light="true" data-jp-theme-name="JupyterLab Light">
+<header class="nhs-kit-header">
+<nav aria-label="Reports of this period"><a href="../index.html">The period's overview: \
+every report</a></nav>
+</header>
+<main>
+{%- endblock body_header -%}
 {%- block data_png scoped -%}
 <div class="jp-RenderedImage jp-OutputArea-output {{ extra_class }}">
 {% include 'nhs_kit_chart.html.j2' %}

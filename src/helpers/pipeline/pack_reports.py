@@ -10,8 +10,8 @@ The body comes from the same nbconvert exporter as the report's HTML page
 with its alt text as the page has them. Each board table is rebuilt from what it carries
 (:data:`~helpers.report.display.TABLE_MIME`: caption, headers, column kinds) with the cell
 texts the page prints (read from its HTML, so both show the same numbers) as a plain table
-with header cells and no style sheet of its own (the per-table style sheets were most of
-WeasyPrint's time). The headline figures are shown with their labels and units from the
+with header cells and no style sheet of its own (per-table style sheets, as pandas' Styler
+wrote them, were most of WeasyPrint's time). The headline figures are shown with their labels and units from the
 family's figure dictionary, in board number style (:mod:`helpers.formats`); the pack defines
 them once, at its end.
 """
@@ -47,21 +47,26 @@ _UNITS = {"gbp_m": "£m", "pct": "%", "count": "count", "flag": "yes/no"}
 
 
 class _Cells(HTMLParser):
-    """The texts of a table's body cells, row by row (a Styler table's ``<td>`` elements)."""
+    """The texts of a table's body cells, row by row (``<th>`` and ``<td>`` in ``<tbody>``)."""
 
     def __init__(self) -> None:
         super().__init__()
         self.rows: list[list[str]] = []
+        self._body = False
         self._cell: list[str] | None = None
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        if tag == "tr":
+        if tag == "tbody":
+            self._body = True
+        elif tag == "tr" and self._body:
             self.rows.append([])
-        elif tag == "td":
+        elif tag in ("th", "td") and self._body:
             self._cell = []
 
     def handle_endtag(self, tag: str) -> None:
-        if tag == "td" and self._cell is not None:
+        if tag == "tbody":
+            self._body = False
+        elif tag in ("th", "td") and self._cell is not None:
             self.rows[-1].append("".join(self._cell).strip())
             self._cell = None
 

@@ -11,10 +11,11 @@ Usage example (the period's index page, and the board pack, render the same Over
     # ('Forecast outturn, London', 'Forecast a surplus of £215.4m for 2011-12 against ...')
     html = overview_body(overview)   # the overview_body.html.j2 partial: no page chrome
 
-Gathering lives here (:mod:`~.build`: the overview and the all-periods history; :mod:`~.tiles`;
-:mod:`~.tables`: exceptions and family tables; :mod:`~.book`: figures, statuses, links, cells)
-and rendering in :mod:`helpers.pipeline.pages` and ``helpers/pipeline/templates/``. The
-dataclasses (:mod:`~.model`) are the interface both sides keep stable.
+Gathering lives here (:mod:`~.build`: the overview and the all-periods history;
+:mod:`~.tiles`; :mod:`~.exceptions`; :mod:`~.tables`: the family tables; :mod:`~.book`:
+figures, statuses, links, cells) and rendering in :mod:`helpers.pipeline.pages` and
+``helpers/pipeline/templates/``. The dataclasses (:mod:`~.model`) are the interface both
+sides keep stable.
 """
 
 from __future__ import annotations

@@ -86,9 +86,10 @@ def cell(value: float | None, unit: str, better: str = "neither") -> Cell:
     return Cell(str(round(value)), float(round(value)))
 
 
-def unit_suffix(name: str) -> str:
-    """What a header adds for a figure's unit: `` £m``, `` %`` or nothing."""
-    return {"gbp_m": " £m", "pct": " %"}.get(unit_of(name), "")
+def header(label: str, name: str) -> str:
+    """A column header: the label and its unit (`` £m``, `` %``) unless the label says it."""
+    suffix = {"gbp_m": " £m", "pct": " %"}.get(unit_of(name), "")
+    return label if suffix.strip() in label else label + suffix
 
 
 def report_status(job: Job, failed: Collection[str] = ()) -> tuple[str, str]:

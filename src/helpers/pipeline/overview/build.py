@@ -10,8 +10,9 @@ import pandas as pd
 from helpers.data.periods import Period
 from helpers.figures import unit_of
 from helpers.pipeline.overview.book import FigureBook, cell
+from helpers.pipeline.overview.exceptions import exceptions
 from helpers.pipeline.overview.model import History, HistoryRow, Link, Overview
-from helpers.pipeline.overview.tables import exceptions, family_table
+from helpers.pipeline.overview.tables import family_table
 from helpers.pipeline.overview.tiles import london_tiles
 from helpers.pipeline.plan import Plan
 from helpers.report.registry import FAMILIES
