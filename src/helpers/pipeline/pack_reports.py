@@ -11,9 +11,9 @@ with its alt text as the page has them. Each board table is rebuilt from what it
 (:data:`~helpers.report.display.TABLE_MIME`: caption, headers, column kinds) with the cell
 texts the page prints (read from its HTML, so both show the same numbers) as a plain table
 with header cells and no style sheet of its own (per-table style sheets, as pandas' Styler
-wrote them, were most of WeasyPrint's time). The headline figures are shown with their labels and units from the
-family's figure dictionary, in board number style (:mod:`helpers.formats`); the pack defines
-them once, at its end.
+wrote them, were most of WeasyPrint's time). The headline figures are shown with their labels
+and units from the family's figure dictionary, in board number style (:mod:`helpers.formats`);
+the pack defines them once, at its end.
 """
 
 from __future__ import annotations
