@@ -371,11 +371,14 @@ def test_a_pack_that_cannot_be_built_is_reported_and_leaves_the_reports_alone(
     tmp_path: Path,
 ) -> None:
     plan, dirs = small_project(tmp_path)
+    assert pack.build_pack(plan, dirs).status == "built"  # an older pack, soon out of date
     job = next(j for j in plan.jobs if j.org_code == "RF4")
+    pretend_ran(job)
     nb = nbformat.read(job.ipynb, as_version=4)  # type: ignore[no-untyped-call]
     table = nb.cells[4].outputs[0].data
     table["text/html"] = table["text/html"].replace("<tbody>", "<tbody><tr><td>x</td></tr>")
     nbformat.write(nb, job.ipynb)  # type: ignore[no-untyped-call]
+    (plan.output_dir / ".state" / "board-pack.json").write_text("{}")  # as if RF4 had changed
     before = {j.name: j.ipynb.read_bytes() for j in plan.jobs}
 
     class Notes:
@@ -389,15 +392,17 @@ def test_a_pack_that_cannot_be_built_is_reported_and_leaves_the_reports_alone(
     observer = runner.QuietObserver()
     observer.notice = seen.append  # type: ignore[method-assign]
     result = runner.RunResult()
-    [outcome] = pack.build_packs([(plan, ())], dirs, workers=2)
-    assert isinstance(outcome, PackError)
-    shown = runner._pack_outcome(plan, dirs, outcome, Notes(), observer, result)  # type: ignore[arg-type]
-    assert shown == "" and result.exit_code == 1
-    assert result.pack_failures == seen
-    assert seen[0].startswith(f"{PERIOD}: the board pack could not be built: the table ")
-    assert not (plan.output_dir / "board-pack.pdf").exists()
+    notes = Notes()
+    runner._finish([plan], dirs, result, "", notes, observer, workers=1)  # type: ignore[arg-type]
+    shown = f"outputs/{PERIOD}/board-pack.pdf could not be built, the reports are unaffected: "
+    assert result.exit_code == 1 and len(result.not_built) == 1
+    assert result.not_built[0].startswith(shown + "the table ")
+    assert f"{PERIOD}: {result.not_built[0]}" in seen
+    assert f"NOT BUILT {result.not_built[0]}" in notes.lines
+    assert not (plan.output_dir / "board-pack.pdf").exists()  # the older pack is gone
     assert not list(plan.output_dir.glob(".board-pack.pdf.tmp-*"))
     assert {j.name: j.ipynb.read_bytes() for j in plan.jobs} == before
+    assert (plan.output_dir / "index.html").is_file()  # the pages were written all the same
 
 
 # --- the sample run's packs -----------------------------------------------------------------

@@ -41,6 +41,8 @@ NHS_PALE_GREY = "#E8EDEE"
 RAG_RED = "#DA291C"
 RAG_AMBER = "#FFB81C"
 RAG_GREEN = "#009639"
+NHS_ORANGE = "#ED8B00"
+NHS_PURPLE = "#330072"
 #: Colours of the groups in London's totals, in the order of ``metrics.GROUPS``.
 GROUP_COLOURS = {
     "NHS trusts": NHS_BLUE,
@@ -135,6 +137,16 @@ _COLOUR_NAMES = {
     RAG_RED: "red",
     RAG_AMBER: "amber",
     RAG_GREEN: "green",
+    NHS_ORANGE: "orange",
+    NHS_PURPLE: "purple",
+    "#FFFFFF": "white",
+}
+_MARKER_NAMES = {
+    "o": "circle",
+    "D": "diamond",
+    "X": "cross",
+    "^": "triangle up",
+    "v": "triangle down",
 }
 
 
@@ -208,6 +220,11 @@ def _line_lines(ax: Axes) -> list[str]:
             continue
         points = " ".join(f"{_point(x, names)}:{_num(y)}" for x, y in zip(xs, ys, strict=True))
         style = line.get_linestyle()
+        if style == "None":  # markers only: say their shape, as colour is not the only cue
+            marker = str(line.get_marker())
+            shape = _MARKER_NAMES.get(marker, marker)
+            lines.append(f"points {name!r} {_colour(line.get_color())} {shape}: {points}")
+            continue
         lines.append(f"line {name!r} {_colour(line.get_color())} {style}: {points}")
     return lines
 
@@ -220,10 +237,11 @@ def chart_data(fig: Figure) -> str:
     """
     lines = [f"[chart: {chart_title(fig)}]"]
     for ax in fig.axes:
-        lines.append(f"x axis: {ax.get_xlabel()!r}; y axis: {ax.get_ylabel()!r}")
+        if ax.axison:  # a panel without axes (a key, icons) has only labels and a legend
+            lines.append(f"x axis: {ax.get_xlabel()!r}; y axis: {ax.get_ylabel()!r}")
         lines += _bar_lines(ax)
         lines += _line_lines(ax)
-        notes = [f"{t.get_text()} ({_colour(t.get_color())})" for t in ax.texts]
+        notes = [f"{' '.join(t.get_text().split())} ({_colour(t.get_color())})" for t in ax.texts]
         if notes:
             lines.append("labels: " + "; ".join(notes))
         legend = ax.get_legend()

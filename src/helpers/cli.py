@@ -114,18 +114,15 @@ def render_run(result: RunResult) -> int:
     """Print the end of a run (failures, or that it was stopped); return its exit code."""
     if result.interrupted:
         _say("interrupted: pending reports cancelled; no output was left half-written")
-        return result.exit_code
-    if result.failures:
+    elif result.failures:
         lines = [f"{len(result.failures)} report(s) failed:"]
         for failure in sorted(result.failures, key=lambda r: r.name):
             lines.append(f"  {failure.name}: {failure.error}")
             if failure.kept:
                 lines.append(f"    kept: {failure.kept}")
         _say("\n".join(lines))
-    if result.pack_failures:
-        lines = [f"{len(result.pack_failures)} board pack(s) not built (the reports are good):"]
-        lines += [f"  {line}" for line in result.pack_failures]
-        _say("\n".join(lines))
+    if not result.interrupted and result.not_built:
+        _say("\n".join(["not built:", *(f"  {line}" for line in result.not_built)]))
     return result.exit_code
 
 

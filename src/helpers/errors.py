@@ -20,7 +20,8 @@ EXIT_INTERRUPTED = 130
 EXIT_CODES: dict[int, str] = {
     EXIT_OK: "every report is good (or the returns are valid)",
     EXIT_REPORTS_FAILED: (
-        "some reports (or a board pack) failed; the others and the period's pages were written"
+        "some reports or a board output (the workbook, the board pack) failed; the rest of "
+        "the period's outputs were written"
     ),
     EXIT_BAD_INPUT: "bad input (returns, reference data, params or options): nothing was run",
     EXIT_STORAGE: "the machine could not store the outputs (no permission, disk full)",
@@ -81,8 +82,8 @@ class FigureError(KitError):
     """Raised when a report records a figure its family's dictionary does not define."""
 
 
-class PackError(KitError):
-    """Raised when a period's board pack cannot be built from its reports (they stay good)."""
+class SeriesError(KitError, ValueError):
+    """Raised when a series cannot be charted (a value not finite, an unknown rebase point)."""
 
 
 class LockError(KitError):
@@ -113,3 +114,14 @@ class ClusterError(KitError):
 
 class GoldenError(KitError):
     """Raised when regenerating the golden files fails (a report failed, or the full run did)."""
+
+
+class BoardOutputError(KitError):
+    """Raised when a board output (the period's workbook or board pack) cannot be built from
+    its reports."""
+
+    exit_code = EXIT_REPORTS_FAILED
+
+
+class PackError(BoardOutputError):
+    """Raised when a period's board pack cannot be built from its reports (they stay good)."""

@@ -93,9 +93,9 @@ def _reference(reference_dir: Path, hashes: dict[str, str]) -> Reference:
 
 
 @contextlib.contextmanager
-def _locked(processed_dir: Path, period: Period, exclusive: bool) -> Iterator[None]:
-    """Hold a lock on the period's processed folder (exclusive to build, shared to read)."""
-    path = processed_dir / f".{period}.lock"
+def layer_lock(processed_dir: Path, name: Period | str, exclusive: bool) -> Iterator[None]:
+    """Hold a lock on the layer ``processed_dir/<name>`` (exclusive to build, shared to read)."""
+    path = processed_dir / f".{name}.lock"
     with storage_faults(path):
         processed_dir.mkdir(parents=True, exist_ok=True)
         fh = path.open("a")
@@ -137,7 +137,7 @@ def _write_layer(data: PeriodData, found: dict[str, dict[str, str]], folder: Pat
     (folder / MANIFEST).write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n")
 
 
-def _replace_dir(tmp: Path, final: Path) -> None:
+def replace_dir(tmp: Path, final: Path) -> None:
     """Move ``tmp`` to ``final``, the old folder first renamed aside and then removed."""
     old = None
     if final.exists():
@@ -168,7 +168,7 @@ def build_processed(
     """
     p = _as_period(period)
     final = processed_dir / str(p)
-    with _locked(processed_dir, p, exclusive=True):
+    with layer_lock(processed_dir, p, exclusive=True):
         found = _inputs(p, raw_dir, reference_dir)
         if not force and _is_fresh(final, found):
             return final
@@ -181,7 +181,7 @@ def build_processed(
             try:
                 tmp.chmod(0o755)  # mkdtemp makes it private
                 _write_layer(data, found, tmp)
-                _replace_dir(tmp, final)
+                replace_dir(tmp, final)
             except BaseException:
                 shutil.rmtree(tmp, ignore_errors=True)
                 raise
@@ -200,7 +200,7 @@ def load_period(
     folder = build_processed(
         p, raw_dir=raw_dir, processed_dir=processed_dir, reference_dir=reference_dir
     )
-    with _locked(processed_dir, p, exclusive=False):
+    with layer_lock(processed_dir, p, exclusive=False):
         frames = {
             name: tidy_frame(name, pd.read_parquet(folder / f"{name}.parquet")) for name in TABLES
         }

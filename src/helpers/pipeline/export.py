@@ -3,13 +3,14 @@
 Usage example (the runner does this after a period's jobs)::
 
     html = notebook_html(executed_nb, "Provider savings ...: Barts (RNJ), 2010-11-M10")
-    export_period(plan, failed={}, started=t0, finished=t1)
+    problems = export_period(plan, failed={}, started=t0, finished=t1)  # [] when all written
     write_outputs_index(OUTPUTS_DIR)
 
-figures.csv and both index pages are byte-stable (no timestamps, fixed number formats, stable
-order) and are only rewritten when their content changes; every file is written to a temporary
-name beside it and moved into place (:func:`helpers.files.write_atomic`), so a reader never
-sees half a file, and a folder it may not write or a full disk is a StorageError.
+figures.csv, board-tables.xlsx and both index pages are byte-stable (no timestamps, fixed
+number formats, stable order) and are only rewritten when their content changes; every file is
+written to a temporary name beside it and moved into place (:func:`helpers.files.write_atomic`),
+so a reader never sees half a file, and a folder it may not write or a full disk is a
+StorageError. A workbook that cannot be built is reported and never stops the period's pages.
 """
 
 from __future__ import annotations
@@ -26,9 +27,12 @@ from typing import Any
 import pandas as pd
 
 from helpers import figures
+from helpers.data.organisations import Reference, load_reference
 from helpers.data.returns import period_files
-from helpers.files import write_atomic
+from helpers.errors import BoardOutputError
+from helpers.files import storage_faults, write_atomic
 from helpers.paths import ProjectPaths
+from helpers.pipeline.board_workbook import WORKBOOK, board_workbook
 from helpers.pipeline.overview import build_overview
 from helpers.pipeline.pages import period_page, write_outputs_index
 from helpers.pipeline.params import PeriodParams
@@ -256,7 +260,7 @@ def manifest(
 
 def exports_current(plan: Plan, dirs: ProjectPaths) -> bool:
     """Whether the period's pages already describe exactly these good reports (no rewrite)."""
-    names = ("figures.csv", "figure_definitions.csv", "index.html")
+    names = ("figures.csv", "figure_definitions.csv", "index.html", WORKBOOK)
     pages = [plan.output_dir / n for n in names] + [dirs.outputs / "index.html"]
     try:
         written = json.loads((plan.output_dir / "manifest.json").read_text(encoding="utf-8"))
@@ -274,17 +278,37 @@ def exports_current(plan: Plan, dirs: ProjectPaths) -> bool:
     )
 
 
+def write_workbook(plan: Plan, dirs: ProjectPaths, figures_text: str, ref: Reference) -> str | None:
+    """Write the period's board-tables.xlsx; None, or why it could not be built.
+
+    A workbook that cannot be built is not left behind from an earlier run (it would describe
+    other reports), so the next run tries again; the reports are never touched.
+    """
+    path = plan.output_dir / WORKBOOK
+    try:
+        data = board_workbook(plan, dirs, figures_text, ref)
+    except BoardOutputError as exc:
+        with storage_faults(path):
+            path.unlink(missing_ok=True)
+        return f"{dirs.show(path)} could not be built, the reports are unaffected: {exc}"
+    write_atomic(path, data, only_if_changed=True)
+    return None
+
+
 def export_period(
     plan: Plan, dirs: ProjectPaths, failed: set[str], started: str, finished: str | None = None
-) -> None:
-    """Write the period's figures.csv (and its dictionary), index.html, manifest.json and
-    outputs/index.html."""
+) -> list[str]:
+    """Write the period's figures.csv (and its dictionary), index.html, board-tables.xlsx,
+    manifest.json and outputs/index.html; return what could not be built (board outputs)."""
     figs = collect_figures(good_jobs(plan))
-    write_atomic(plan.output_dir / "figures.csv", figures_csv(figs), only_if_changed=True)
+    figures_text = figures_csv(figs)
+    write_atomic(plan.output_dir / "figures.csv", figures_text, only_if_changed=True)
     dictionary = definitions_csv(list(plan.params.families))
     write_atomic(plan.output_dir / "figure_definitions.csv", dictionary, only_if_changed=True)
     page = period_page(build_overview(plan, figs, failed))
     write_atomic(plan.output_dir / "index.html", page, only_if_changed=True)
+    problem = write_workbook(plan, dirs, figures_text, load_reference(dirs.reference))
     data = manifest(plan, dirs, failed, started, finished or now())
     write_atomic(plan.output_dir / "manifest.json", json.dumps(data, indent=2) + "\n")
     write_outputs_index(dirs.outputs)
+    return [problem] if problem else []

@@ -19,8 +19,8 @@ option, the published figures and the WeasyPrint version; ``.state/board-pack.js
 the key and the PDF's hash once the PDF is in place. So a rerun with nothing changed, and a
 forced rerun (same fingerprints, so the same reports), keep the pack; a changed report, option
 or template, or a missing or altered PDF, rebuilds it. The PDF is written to a temporary file
-and moved into place; a pack that cannot be built is a PackError (the reports and pages stay
-as they are), and a machine that cannot store it a StorageError.
+and moved into place; a pack that cannot be built is a PackError (the reports and pages stay as
+they are, an older pack is removed), and a machine that cannot store it a StorageError.
 """
 
 from __future__ import annotations
@@ -33,7 +33,7 @@ from pathlib import Path
 
 from helpers.data.organisations import load_reference
 from helpers.errors import PackError, StorageError
-from helpers.files import write_atomic
+from helpers.files import storage_faults, write_atomic
 from helpers.paths import ProjectPaths
 from helpers.pipeline.export import collect_figures, good_jobs
 from helpers.pipeline.plan import (
@@ -108,6 +108,14 @@ def render_pdf(html: str) -> tuple[bytes, int]:
     return document.write_pdf(**PDF_OPTIONS), len(document.pages)
 
 
+def _remove(plan: Plan) -> None:
+    """Remove the period's pack and its stamp: a pack that could not be rebuilt would describe
+    other reports than those in place."""
+    for path in (pack_path(plan), _stamp_path(plan)):
+        with storage_faults(path):
+            path.unlink(missing_ok=True)
+
+
 def build_pack(
     plan: Plan, dirs: ProjectPaths, failed: Collection[str] = (), *, force: bool = False
 ) -> PackOutcome:
@@ -123,9 +131,13 @@ def build_pack(
         outline = pack_outline(plan, load_reference(dirs.reference))
         html = pack_document(plan, outline, collect_figures(good_jobs(plan)), failed)
         pdf, pages = render_pdf(html)
-    except (PackError, StorageError, KeyboardInterrupt):
+    except PackError:
+        _remove(plan)
+        raise
+    except (StorageError, KeyboardInterrupt):
         raise
     except Exception as exc:  # a fault of the pack alone: the runner reports it, reports stay
+        _remove(plan)
         raise PackError(f"{type(exc).__name__}: {' '.join(str(exc).split())[:300]}") from exc
     write_atomic(path, pdf)
     stamp = {"key": key, "sha256": file_sha256(path), "pages": pages}

@@ -46,7 +46,7 @@ from helpers.paths import DEFAULT, ProjectPaths
 from helpers.pipeline.export import export_period, exports_current, now, provenance
 from helpers.pipeline.job import KERNEL_PRELOAD, JobResult
 from helpers.pipeline.lock import period_lock
-from helpers.pipeline.pack import PackOutcome, build_packs
+from helpers.pipeline.pack import build_packs, pack_path
 from helpers.pipeline.params import PeriodParams, load_params, params_files
 from helpers.pipeline.plan import Plan, build_plan
 from helpers.pipeline.pool import run_jobs
@@ -94,7 +94,7 @@ class PeriodOutcome:
     ran: int
     failed: list[str] = field(default_factory=list)
     index_page: str = ""  # as shown to the user, e.g. outputs/2011-12-Q1/index.html
-    board_pack: str = ""  # as shown, e.g. outputs/2011-12-Q1/board-pack.pdf ("" if not built)
+    not_built: list[str] = field(default_factory=list)  # board outputs that failed, and why
 
 
 @dataclass
@@ -104,15 +104,19 @@ class RunResult:
     periods: list[PeriodOutcome] = field(default_factory=list)
     failures: list[JobResult] = field(default_factory=list)
     interrupted: bool = False
-    pack_failures: list[str] = field(default_factory=list)  # one line per board pack not built
+
+    @property
+    def not_built(self) -> list[str]:
+        """Every period's board outputs that could not be built, and why."""
+        return [line for p in self.periods for line in p.not_built]
 
     @property
     def exit_code(self) -> int:
-        """0 all good, 1 some reports or board packs failed, 130 stopped (bad input and
+        """0 all good, 1 some reports or board outputs failed, 130 stopped (bad input and
         storage raise)."""
         if self.interrupted:
             return EXIT_INTERRUPTED
-        return EXIT_REPORTS_FAILED if self.failures or self.pack_failures else EXIT_OK
+        return EXIT_REPORTS_FAILED if self.failures or self.not_built else EXIT_OK
 
 
 # --- before any report runs -----------------------------------------------------------------
@@ -344,18 +348,31 @@ def _finish(
     observer: RunObserver,
     workers: int,
 ) -> None:
-    """Write each period's pages (unless they already describe exactly these reports), then
-    the board packs that are not current (several at once), then say how each period ended."""
+    """Write each period's pages and workbook (unless they already describe exactly these
+    reports), then the board packs that are not current (several at once); a board output
+    that cannot be built is told and logged, and the run goes on."""
     failed = {
         plan.period: sorted(r.name for r in result.failures if r.name.startswith(plan.period + "/"))
         for plan in plans
     }
+    not_built: dict[str, list[str]] = {plan.period: [] for plan in plans}
     for plan in plans:
         if plan.to_run or not exports_current(plan, dirs):
-            export_period(plan, dirs, set(failed[plan.period]), started)
+            not_built[plan.period] = export_period(plan, dirs, set(failed[plan.period]), started)
     packs = build_packs([(plan, failed[plan.period]) for plan in plans], dirs, workers)
     for plan, pack in zip(plans, packs, strict=True):
-        shown = _pack_outcome(plan, dirs, pack, log, observer, result)
+        if isinstance(pack, PackError):
+            shown = dirs.show(pack_path(plan))
+            not_built[plan.period].append(
+                f"{shown} could not be built, the reports are unaffected: {pack}"
+            )
+        elif pack.status == "built":
+            line = f"board pack {dirs.show(pack.path)}, {pack.pages} pages in {pack.seconds:.1f} s"
+            observer.notice(f"{plan.period}: {line}")
+            log.note(plan.period, line)
+        for line in not_built[plan.period]:
+            observer.notice(f"{plan.period}: {line}")
+            log.note(plan.period, f"NOT BUILT {line}")
         log.note(plan.period, f"finished: {len(failed[plan.period])} failed")
         page = f"{dirs.show(plan.output_dir)}/index.html"
         observer.notice(f"{plan.period}: {len(failed[plan.period])} failed; {page}")
@@ -367,29 +384,6 @@ def _finish(
                 len(plan.to_run),
                 failed[plan.period],
                 page,
-                shown,
+                not_built[plan.period],
             )
         )
-
-
-def _pack_outcome(
-    plan: Plan,
-    dirs: ProjectPaths,
-    pack: PackOutcome | PackError,
-    log: _Log,
-    observer: RunObserver,
-    result: RunResult,
-) -> str:
-    """Tell what became of the period's board pack; the pack as shown ("" if not built)."""
-    if isinstance(pack, PackError):
-        line = f"{plan.period}: the board pack could not be built: {pack}"
-        log.note(plan.period, line)
-        observer.notice(line)
-        result.pack_failures.append(line)
-        return ""
-    shown = dirs.show(pack.path)
-    if pack.status == "built":
-        line = f"{plan.period}: board pack {shown}, {pack.pages} pages in {pack.seconds:.1f} s"
-        log.note(plan.period, line)
-        observer.notice(line)
-    return shown

@@ -58,6 +58,14 @@ THRESHOLD = Parameter(
 )
 
 
+#: The caveat every report and board output repeats (Markdown; its first sentence in bold).
+SAMPLE_CAVEAT = (
+    "**Organisation-level values in the sample returns are illustrative.** NHS London "
+    "published regional totals and a few named organisations only; the sample was "
+    "generated so that the totals computed here reproduce every published figure."
+)
+
+
 @dataclass(frozen=True)
 class Report:
     """One report: family, period, organisation, options and the period's data."""
@@ -166,9 +174,7 @@ class Report:
             f"{self.period} ({where}), validated against the data contract in "
             "`docs/data-dictionary.md`. Money is in £ million; deficits and adverse "
             "variances are shown in brackets.",
-            "- **Organisation-level values in the sample returns are illustrative.** NHS London "
-            "published regional totals and a few named organisations only; the sample was "
-            "generated so that the totals computed here reproduce every published figure.",
+            f"- {SAMPLE_CAVEAT}",
             f"- {sources_note(self.period)}",
         ]
         lines += [f"- {d}" for d in self.spec.definitions(self)]
