@@ -234,10 +234,8 @@ def test_overview_links_to_reports_in_the_pack_stay_links_and_others_become_text
 
 
 def test_the_outline_puts_london_clusters_and_the_appendix_in_order(tmp_path: Path) -> None:
-    plan, dirs = small_project(tmp_path)
-    from helpers.data.organisations import load_reference
-
-    outline = pack_outline(plan, load_reference(dirs.reference))
+    plan, _ = small_project(tmp_path)
+    outline = pack_outline(plan)
     assert [p.title for p in outline.parts] == [
         "London's reports",
         "Cluster reports",
@@ -260,12 +258,11 @@ def test_the_outline_puts_london_clusters_and_the_appendix_in_order(tmp_path: Pa
 def test_the_appendix_option_and_a_report_not_up_to_date_change_the_outline(
     tmp_path: Path,
 ) -> None:
-    plan, dirs = small_project(tmp_path, appendix="[RJ7]")
-    from helpers.data.organisations import load_reference
+    plan, _ = small_project(tmp_path, appendix="[RJ7]")
 
     stale = next(j for j in plan.jobs if j.family == "pct_support_needs" and j.org_code == "Q36")
     stale.stamp.unlink()
-    outline = pack_outline(plan, load_reference(dirs.reference))
+    outline = pack_outline(plan)
     assert [r.job.org_code for r in outline.parts[-1].reports] == ["RJ7"]
     assert [r.job.name for r in outline.parts[0].reports] == [
         f"{PERIOD}/regional_outturn/Q36",

@@ -31,7 +31,6 @@ from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
 
-from helpers.data.organisations import load_reference
 from helpers.errors import PackError, StorageError
 from helpers.files import storage_faults, write_atomic
 from helpers.paths import ProjectPaths
@@ -120,15 +119,15 @@ def build_pack(
     plan: Plan, dirs: ProjectPaths, failed: Collection[str] = (), *, force: bool = False
 ) -> PackOutcome:
     """Build the period's board pack unless the one in place is current (or ``force``)."""
-    from helpers.pipeline.pack_html import pack_document, pack_outline  # nbconvert: when built
-
     path = pack_path(plan)
     key = pack_key(plan, dirs, failed)
     if not force and pack_current(plan, dirs, failed):
         return PackOutcome(path, "up to date")
+    from helpers.pipeline.pack_html import pack_document, pack_outline  # only when built
+
     t0 = time.monotonic()
     try:
-        outline = pack_outline(plan, load_reference(dirs.reference))
+        outline = pack_outline(plan)
         html = pack_document(plan, outline, collect_figures(good_jobs(plan)), failed)
         pdf, pages = render_pdf(html)
     except PackError:

@@ -2,7 +2,7 @@
 
 Usage example (what :func:`helpers.pipeline.pack.build_pack` renders)::
 
-    outline = pack_outline(plan, ref)         # which reports go where, and which are missing
+    outline = pack_outline(plan)              # which reports go where, and which are missing
     html = pack_document(plan, outline, figures_frame, failed=set())
 
 The parts follow a board pack's order: London's reports (one per family), each cluster's
@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 import pandas as pd
 from markupsafe import Markup
 
-from helpers.data.organisations import CLUSTERS, REGION, Reference
+from helpers.data.organisations import CLUSTERS, REGION
 from helpers.pipeline.overview import build_overview
 from helpers.pipeline.pack_reports import report_body
 from helpers.pipeline.pages import asset, environment, overview_body
@@ -112,7 +112,7 @@ def _org(job: Job) -> str:
     return f"{job.org_name} ({job.org_code})" if job.org_name else job.org_code
 
 
-def pack_outline(plan: Plan, ref: Reference) -> Outline:
+def pack_outline(plan: Plan) -> Outline:
     """Which of the plan's reports go in which part of the pack, in order."""
     by_org: dict[str, list[Job]] = {}
     for job in plan.jobs:  # the families in the params file's order
@@ -204,6 +204,6 @@ def pack_document(
 
 
 def _read(job: Job) -> object:
-    import nbformat  # with nbconvert: only when a pack is built
+    import nbformat  # only when a pack is built
 
     return nbformat.read(job.ipynb, as_version=4)  # type: ignore[no-untyped-call]
