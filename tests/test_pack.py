@@ -340,6 +340,19 @@ def test_the_same_reports_give_the_same_bytes_and_the_pack_is_kept_until_they_ch
     assert not list(plan.output_dir.glob(".board-pack.pdf.tmp-*"))
 
 
+def test_a_chart_weasyprint_cannot_load_fails_the_pack_rather_than_leaving_it_out(
+    tmp_path: Path,
+) -> None:
+    plan, dirs = small_project(tmp_path, appendix="none")
+    job = next(j for j in plan.jobs if j.org_code == "NCL")
+    nb = nbformat.read(job.ipynb, as_version=4)  # type: ignore[no-untyped-call]
+    nb.cells[3].outputs[0].data["image/png"] = base64.b64encode(b"not a png").decode()
+    nbformat.write(nb, job.ipynb)  # type: ignore[no-untyped-call]
+    with pytest.raises(PackError, match=r"^WeasyPrint: Failed to load image at 'data:image/png"):
+        pack.build_pack(plan, dirs)
+    assert not (plan.output_dir / "board-pack.pdf").exists()
+
+
 def test_stale_packs_of_several_periods_are_built_at_once_and_one_failure_stays_alone(
     tmp_path: Path,
 ) -> None:

@@ -25,6 +25,7 @@ they are, an older pack is removed), and a machine that cannot store it a Storag
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Collection
 from dataclasses import dataclass
@@ -99,12 +100,35 @@ def pack_current(plan: Plan, dirs: ProjectPaths, failed: Collection[str] = ()) -
     )
 
 
+class _Errors(logging.Handler):
+    """WeasyPrint's errors while it renders (an image it cannot load, a link to no anchor):
+    it logs them and goes on, so a pack would silently miss a chart."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.ERROR)
+        self.messages: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.messages.append(" ".join(record.getMessage().split())[:200])
+
+
 def render_pdf(html: str) -> tuple[bytes, int]:
-    """The PDF of the pack's HTML, and its number of pages."""
+    """The PDF of the pack's HTML and its number of pages; PackError if WeasyPrint reported an
+    error (the pack would be incomplete)."""
     from weasyprint import HTML  # only when a pack is built (slow to import)
 
-    document = HTML(string=html).render(**PDF_OPTIONS)
-    return document.write_pdf(**PDF_OPTIONS), len(document.pages)
+    errors = _Errors()
+    logger = logging.getLogger("weasyprint")
+    logger.addHandler(errors)
+    try:
+        document = HTML(string=html).render(**PDF_OPTIONS)
+        pdf = document.write_pdf(**PDF_OPTIONS)
+    finally:
+        logger.removeHandler(errors)
+    if errors.messages:
+        more = f" (and {len(errors.messages) - 1} more)" if len(errors.messages) > 1 else ""
+        raise PackError(f"WeasyPrint: {errors.messages[0]}{more}")
+    return pdf, len(document.pages)
 
 
 def _remove(plan: Plan) -> None:
