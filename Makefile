@@ -68,6 +68,10 @@ reports: $(STAMP)
 	$(KIT) reports $(if $(PERIOD),--period $(PERIOD),) $(if $(JOBS),--jobs $(JOBS),) \
 		$(if $(FORCE),--force,) $(if $(SCHEDULER),--scheduler $(SCHEDULER),)
 
+## Watch data/raw, params and notebooks; rerun a period's stale reports when they change
+watch: $(STAMP)
+	$(KIT) watch $(if $(JOBS),--jobs $(JOBS),)
+
 ## Write params/<PERIOD>.yaml from the previous period's file (PERIOD=2011-12-Q2)
 new-period: $(STAMP)
 	$(KIT) new-period --period $(PERIOD)
@@ -145,4 +149,4 @@ distclean: clean
 help:
 	@awk '/^## /{doc=substr($$0,4); next} /^[a-zA-Z_-]+:/{if(doc){split($$1,t,":"); printf "  \033[36m%-12s\033[0m %s\n", t[1], doc}; doc=""}' $(MAKEFILE_LIST)
 
-.PHONY: venv notebook-diffs lock lint format validate reports new-period test browser chromium golden bench sample lab clean distclean help
+.PHONY: venv notebook-diffs lock lint format validate reports watch new-period test browser chromium golden bench sample lab clean distclean help

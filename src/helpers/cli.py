@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING
 
 from helpers.errors import EXIT_BAD_INPUT, EXIT_OK, KitError, ValidationError
 from helpers.paths import DEFAULT
+from helpers.version import kit_version
 
 if TYPE_CHECKING:
     from tqdm import tqdm
@@ -150,12 +151,33 @@ def _new_period(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+# --- watch --------------------------------------------------------------------------------
+
+
+def _watch(args: argparse.Namespace) -> int:
+    from helpers.pipeline.watch import watch_periods
+
+    folders = ", ".join(
+        DEFAULT.show(p) for p in (DEFAULT.raw, DEFAULT.params, DEFAULT.notebooks, DEFAULT.reference)
+    )
+    _say(f"watching {folders} (Ctrl-C to stop)")
+    try:
+        for event in watch_periods(DEFAULT, observer=TerminalView(), jobs=args.jobs):
+            _say(event.summary())
+            if event.result is not None:
+                render_run(event.result)
+    except KeyboardInterrupt:
+        _say("stopped watching; no report was left half-written")
+    return EXIT_OK
+
+
 # --- the parser ---------------------------------------------------------------------------
 
 
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser with one sub-command per pipeline entry point."""
     parser = argparse.ArgumentParser(prog="nhs-kit", description=__doc__.splitlines()[0])
+    parser.add_argument("--version", action="version", version=f"%(prog)s {kit_version()}")
     sub = parser.add_subparsers(dest="command", required=True)
 
     p = sub.add_parser("validate", help="validate a period's returns without running reports")
@@ -168,6 +190,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--force", action="store_true", help="rerun reports even if up to date")
     p.add_argument("--scheduler", default=None, help="Dask scheduler address (optional)")
     p.set_defaults(func=_reports)
+
+    p = sub.add_parser("watch", help="rerun a period's stale reports when its inputs change")
+    p.add_argument("--jobs", type=int, default=None, help="parallel reports (default: cores)")
+    p.set_defaults(func=_watch)
 
     p = sub.add_parser("new-period", help="write params/<period>.yaml from the previous one")
     p.add_argument("--period", required=True)

@@ -11,10 +11,13 @@ problems, each naming the sheet and the cells.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import warnings
+import zipfile
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
+from xml.etree import ElementTree
 
 import numpy as np
 import openpyxl
@@ -133,3 +136,38 @@ def _merged_problems(ws: Any, source: str, problems: list[Problem]) -> None:
                 tuple(range(rng.min_row, rng.max_row + 1)),
             )
         )
+
+
+def sheet_hashes(path: Path) -> dict[str, str]:
+    """sha256 of each sheet's part of a workbook, by ``returns.xlsx [sheet]`` (for "what changed").
+
+    The parts are hashed as stored (no cell is read), so a workbook re-saved with one sheet
+    edited changes that sheet's hash only; an unreadable workbook gives no hashes.
+    """
+    try:
+        with zipfile.ZipFile(path) as book:
+            names = _sheet_parts(book)
+            return {
+                f"{path.name} [{sheet}]": hashlib.sha256(book.read(part)).hexdigest()
+                for sheet, part in sorted(names.items())
+            }
+    except (OSError, KeyError, zipfile.BadZipFile, ElementTree.ParseError):
+        return {}
+
+
+def _sheet_parts(book: zipfile.ZipFile) -> dict[str, str]:
+    """Sheet name -> its part in the zip, from xl/workbook.xml and its relationships."""
+    ns = {
+        "m": "http://schemas.openxmlformats.org/spreadsheetml/2006/main",
+        "r": "http://schemas.openxmlformats.org/officeDocument/2006/relationships",
+        "p": "http://schemas.openxmlformats.org/package/2006/relationships",
+    }
+    rels = ElementTree.fromstring(book.read("xl/_rels/workbook.xml.rels"))
+    targets = {r.get("Id"): r.get("Target", "") for r in rels.findall("p:Relationship", ns)}
+    sheets = ElementTree.fromstring(book.read("xl/workbook.xml")).findall("m:sheets/m:sheet", ns)
+    parts = {}
+    for sheet in sheets:
+        target = targets.get(sheet.get(f"{{{ns['r']}}}id"), "")
+        part = target.lstrip("/") if target.startswith("/") else f"xl/{target}"
+        parts[str(sheet.get("name"))] = part
+    return parts

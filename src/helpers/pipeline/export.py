@@ -19,6 +19,7 @@ import datetime as dt
 import json
 import subprocess
 from collections.abc import Sequence
+from dataclasses import dataclass
 from functools import cache
 from importlib import metadata
 from pathlib import Path
@@ -28,16 +29,35 @@ import pandas as pd
 
 from helpers import figures
 from helpers.data.organisations import Reference, load_reference
+from helpers.data.returns import WORKBOOK as RETURNS_WORKBOOK
 from helpers.data.returns import period_files
+from helpers.data.workbook import sheet_hashes
 from helpers.errors import BoardOutputError
 from helpers.files import storage_faults, write_atomic
 from helpers.paths import ProjectPaths
 from helpers.pipeline.board_workbook import WORKBOOK, board_workbook
+from helpers.pipeline.changes import (
+    RunChanges,
+    changes_csv,
+    compare_runs,
+    history,
+    previous_run,
+    read_figures_text,
+)
 from helpers.pipeline.overview import build_overview
 from helpers.pipeline.pages import period_page, write_outputs_index
 from helpers.pipeline.params import PeriodParams
-from helpers.pipeline.plan import Job, Plan, file_sha256, is_up_to_date, read_stamp
+from helpers.pipeline.plan import (
+    LOCK_FILE,
+    Job,
+    Plan,
+    code_hash,
+    file_sha256,
+    is_up_to_date,
+    read_stamp,
+)
 from helpers.report.registry import FAMILIES
+from helpers.version import kit_version
 
 VERSIONED = (
     "papermill",
@@ -157,13 +177,21 @@ def git_state(root: Path) -> dict[str, Any]:
 
 
 def input_hashes(params: PeriodParams, dirs: ProjectPaths) -> dict[str, dict[str, str]]:
-    """sha256 of the period's raw returns, the reference data, the notebooks and params file."""
+    """sha256 of everything a period's reports depend on, by group (what "what changed" names).
+
+    The period's raw return files and, for a workbook, each of its sheets; the reference
+    data; the notebooks; the params file; the helper code; the dependency lock.
+    """
     folder = params.raw_dir / str(params.period)
+    lock = dirs.root / LOCK_FILE
     return {
         "returns": {p.name: file_sha256(p) for p in period_files(folder)},
+        "sheets": sheet_hashes(book) if (book := folder / RETURNS_WORKBOOK).is_file() else {},
         "reference": {p.name: file_sha256(p) for p in sorted(dirs.reference.glob("*.csv"))},
         "notebooks": {r.notebook.name: file_sha256(r.notebook) for r in params.families.values()},
         "params": {params.source.name: file_sha256(params.source)},
+        "code": {"helpers": code_hash()},
+        "lock": {LOCK_FILE: file_sha256(lock)} if lock.is_file() else {},
     }
 
 
@@ -171,6 +199,7 @@ def provenance(params: PeriodParams, dirs: ProjectPaths) -> dict[str, Any]:
     """What every report of the period records in its metadata (``metadata.nhs_kit``)."""
     inputs = input_hashes(params, dirs)
     return {
+        "kit_version": kit_version(),
         "git": git_state(dirs.root),
         "versions": package_versions(),
         "inputs": {"returns": inputs["returns"], "reference": inputs["reference"]},
@@ -249,6 +278,7 @@ def manifest(
         )
     return {
         "period": plan.period,
+        "kit_version": kit_version(),
         "params_file": dirs.show(plan.params.source),
         "run": {"started": started, "finished": finished},
         "git": git_state(dirs.root),
@@ -260,7 +290,7 @@ def manifest(
 
 def exports_current(plan: Plan, dirs: ProjectPaths) -> bool:
     """Whether the period's pages already describe exactly these good reports (no rewrite)."""
-    names = ("figures.csv", "figure_definitions.csv", "index.html", WORKBOOK)
+    names = ("figures.csv", "figure_definitions.csv", "changes.csv", "index.html", WORKBOOK)
     pages = [plan.output_dir / n for n in names] + [dirs.outputs / "index.html"]
     try:
         written = json.loads((plan.output_dir / "manifest.json").read_text(encoding="utf-8"))
@@ -295,20 +325,36 @@ def write_workbook(plan: Plan, dirs: ProjectPaths, figures_text: str, ref: Refer
     return None
 
 
+@dataclass(frozen=True)
+class Exported:
+    """What writing a period's pages gave: the changes since the last run, and any board
+    output that could not be built (each with why)."""
+
+    changes: RunChanges
+    not_built: list[str]
+
+
 def export_period(
     plan: Plan, dirs: ProjectPaths, failed: set[str], started: str, finished: str | None = None
-) -> list[str]:
-    """Write the period's figures.csv (and its dictionary), index.html, board-tables.xlsx,
-    manifest.json and outputs/index.html; return what could not be built (board outputs)."""
+) -> Exported:
+    """Write the period's figures.csv (and its dictionary), changes.csv, index.html,
+    board-tables.xlsx, manifest.json and outputs/index.html; return what changed since the
+    last run and what could not be built."""
     figs = collect_figures(good_jobs(plan))
+    previous = previous_run(plan.output_dir)
     figures_text = figures_csv(figs)
+    inputs = input_hashes(plan.params, dirs)
+    changes = compare_runs(previous, read_figures_text(figures_text), inputs)
     write_atomic(plan.output_dir / "figures.csv", figures_text, only_if_changed=True)
+    write_atomic(plan.output_dir / "changes.csv", changes_csv(changes), only_if_changed=True)
     dictionary = definitions_csv(list(plan.params.families))
     write_atomic(plan.output_dir / "figure_definitions.csv", dictionary, only_if_changed=True)
-    page = period_page(build_overview(plan, figs, failed))
+    page = period_page(build_overview(plan, figs, failed, changes))
     write_atomic(plan.output_dir / "index.html", page, only_if_changed=True)
     problem = write_workbook(plan, dirs, figures_text, load_reference(dirs.reference))
-    data = manifest(plan, dirs, failed, started, finished or now())
+    done = finished or now()
+    data = manifest(plan, dirs, failed, started, done)
+    data["history"] = history(previous, changes, done)
     write_atomic(plan.output_dir / "manifest.json", json.dumps(data, indent=2) + "\n")
     write_outputs_index(dirs.outputs)
-    return [problem] if problem else []
+    return Exported(changes, [problem] if problem else [])

@@ -43,6 +43,7 @@ from helpers.errors import (
 from helpers.files import remove_temp_files, storage_faults
 from helpers.kernels.forkserver import warm_kernels
 from helpers.paths import DEFAULT, ProjectPaths
+from helpers.pipeline.changes import RunChanges
 from helpers.pipeline.export import export_period, exports_current, now, provenance
 from helpers.pipeline.job import KERNEL_PRELOAD, JobResult
 from helpers.pipeline.lock import period_lock
@@ -95,6 +96,7 @@ class PeriodOutcome:
     failed: list[str] = field(default_factory=list)
     index_page: str = ""  # as shown to the user, e.g. outputs/2011-12-Q1/index.html
     not_built: list[str] = field(default_factory=list)  # board outputs that failed, and why
+    changes: RunChanges | None = None  # None when the period's pages were already current
 
 
 @dataclass
@@ -356,9 +358,15 @@ def _finish(
         for plan in plans
     }
     not_built: dict[str, list[str]] = {plan.period: [] for plan in plans}
+    changes: dict[str, RunChanges | None] = {plan.period: None for plan in plans}
     for plan in plans:
         if plan.to_run or not exports_current(plan, dirs):
-            not_built[plan.period] = export_period(plan, dirs, set(failed[plan.period]), started)
+            exported = export_period(plan, dirs, set(failed[plan.period]), started)
+            changes[plan.period], not_built[plan.period] = exported.changes, exported.not_built
+            observer.notice(exported.changes.summary(plan.period))
+            log.note(plan.period, exported.changes.summary(plan.period))
+        else:
+            observer.notice(f"{plan.period}: every report up to date, so no figure moved")
     packs = build_packs([(plan, failed[plan.period]) for plan in plans], dirs, workers)
     for plan, pack in zip(plans, packs, strict=True):
         if isinstance(pack, PackError):
@@ -385,5 +393,6 @@ def _finish(
                 failed[plan.period],
                 page,
                 not_built[plan.period],
+                changes[plan.period],
             )
         )

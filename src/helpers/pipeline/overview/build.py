@@ -9,7 +9,9 @@ import pandas as pd
 
 from helpers.data.periods import Period
 from helpers.figures import unit_of
+from helpers.pipeline.changes import RunChanges
 from helpers.pipeline.overview.book import FigureBook, cell
+from helpers.pipeline.overview.changes import changes_section
 from helpers.pipeline.overview.exceptions import exceptions
 from helpers.pipeline.overview.model import History, HistoryRow, Link, Overview
 from helpers.pipeline.overview.tables import family_table
@@ -46,7 +48,12 @@ HISTORY_FIGURES: tuple[tuple[str, tuple[str, ...]], ...] = (
 _UNITS = {"gbp_m": " (£m)", "pct": " (%)"}
 
 
-def build_overview(plan: Plan, figures: pd.DataFrame, failed: Collection[str] = ()) -> Overview:
+def build_overview(
+    plan: Plan,
+    figures: pd.DataFrame,
+    failed: Collection[str] = (),
+    changes: RunChanges | None = None,
+) -> Overview:
     """The period overview of ``plan``'s reports, from ``figures`` (figures.csv's columns).
 
     ``figures`` holds the recorded figures of the period's up-to-date reports, as
@@ -54,6 +61,8 @@ def build_overview(plan: Plan, figures: pd.DataFrame, failed: Collection[str] = 
     (``period/family/org``) that failed in this run, though a failed notebook kept beside a
     report says so too. Nothing is read but the plan's files' existence and stamps, so the
     board pack can call it after a run: ``build_overview(plan, collect_figures(good_jobs(plan)))``.
+    ``changes`` (this run's, from :mod:`helpers.pipeline.changes`) adds the "changed since the
+    last run" section when a figure moved.
     """
     book = FigureBook(figures)
     period = plan.params.period
@@ -72,8 +81,10 @@ def build_overview(plan: Plan, figures: pd.DataFrame, failed: Collection[str] = 
             Link("../index.html", "All periods", "(London's figures side by side)"),
             Link("figures.csv", "Headline figures (CSV)"),
             Link("figure_definitions.csv", "Figure definitions (CSV)"),
+            Link("changes.csv", "Changes since the last run (CSV)"),
             Link("manifest.json", "Run manifest (JSON)"),
         ),
+        changes=changes_section(plan, changes),
     )
 
 

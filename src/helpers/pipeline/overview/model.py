@@ -141,6 +141,30 @@ class FamilyTable:
 
 
 @dataclass(frozen=True)
+class ChangeRow:
+    """A figure that moved since the last run: whose, which, before, now, the difference."""
+
+    organisation: str  # "Royal Free Hampstead NHS Trust (RAL)"
+    figure: str  # the dictionary's label
+    family: str  # the family's title
+    before: Cell
+    now: Cell
+    difference: Cell
+    link: Link
+
+
+@dataclass(frozen=True)
+class Changes:
+    """The "changed since the last run" section (only when a figure moved)."""
+
+    summary: str  # "7 figures moved since the last run, for Q36 and RAL (...)"
+    inputs: tuple[str, ...]  # the inputs that changed, in words
+    rows: tuple[ChangeRow, ...]
+    more: int  # moved figures not listed (changes.csv has every one)
+    link: Link
+
+
+@dataclass(frozen=True)
 class Overview:
     """Everything the period overview page (and the board pack's overview) shows."""
 
@@ -153,6 +177,7 @@ class Overview:
     exceptions: tuple[ExceptionGroup, ...]
     tables: tuple[FamilyTable, ...]
     links: tuple[Link, ...]  # all periods, figures.csv, figure_definitions.csv, manifest
+    changes: Changes | None = None  # what moved since the last run (None: nothing, or first)
 
 
 @dataclass(frozen=True)
