@@ -263,7 +263,7 @@ def test_outputs_are_charts_tables_and_text_only(executed: dict[str, Path | Exce
                 assert not volatile.search(plain), (family, org, plain[:200])
     nb = _notebook(executed, "regional_outturn/2010-11-M10/Q36")
     charts = [o for c in _code_cells(nb) for o in c["outputs"] if "image/png" in o["data"]]
-    assert len(charts) == 2
+    assert len(charts) == 4  # the bridge, the trajectory and the two XmR charts
     for out in charts:
         assert out["metadata"]["image/png"] == {"width": 800, "height": 450}
         assert _text(out["data"]["text/plain"]).startswith("[chart: ")

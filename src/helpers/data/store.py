@@ -78,6 +78,21 @@ def period_input_hash(
     return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()
 
 
+def history_input_hash(
+    period: Period | str, raw_dir: Path = RAW_DIR, reference_dir: Path = REFERENCE_DIR
+) -> str:
+    """One hash of the inputs of every period up to ``period`` (what its reports read).
+
+    A report reads its own period's returns and the history of every month up to it, so a
+    resubmitted earlier return makes it stale, and a later quarter dropped in does not.
+    """
+    p = _as_period(period)
+    earlier = [q for q in available_periods(raw_dir) if q <= p]
+    parts = {str(q): period_input_hash(q, raw_dir, reference_dir) for q in earlier}
+    parts[str(p)] = period_input_hash(p, raw_dir, reference_dir)
+    return hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()
+
+
 # --- building and loading ---------------------------------------------------------------
 
 _REFERENCES: dict[Path, tuple[dict[str, str], Reference]] = {}

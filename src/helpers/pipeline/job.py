@@ -39,6 +39,10 @@ KERNEL_PRELOAD = (
     "helpers.charts",
     "helpers.report",
     "helpers.narrative",
+    "helpers.report.trends",
+    "helpers.data.history_store",
+    "helpers.spc",
+    "helpers.spc_chart",
 )
 #: Kernel command-line options: keep the kernel's own start-up warnings out of the terminal.
 KERNEL_ARGUMENTS = ["--IPKernelApp.log_level=ERROR"]

@@ -6,12 +6,13 @@ Usage example::
     len(plan.jobs), len(plan.to_run)
 
 A job's fingerprint hashes everything its outputs depend on: the notebook file, the helper
-package's ``.py`` files (all but the command line's, :data:`NOT_FINGERPRINTED`), the period's
-input hash (raw returns and reference data, from
-:func:`helpers.data.store.period_input_hash`), the job's parameters (canonical JSON), the kernel
-name and ``requirements.lock``. A job is skipped when its ``.ipynb`` and ``.html`` exist and
-its stamp (``outputs/<period>/.state/<family>/<org>.json``, written last by a good run)
-records the same fingerprint.
+package's ``.py`` files and templates (all but the command line's, :data:`NOT_FINGERPRINTED`),
+the inputs of the period and of every period before it (raw returns and reference data, from
+:func:`helpers.data.store.history_input_hash`: a report's trend charts read every month up to
+its period), the job's parameters (canonical JSON), the kernel name and ``requirements.lock``.
+A job is skipped when its ``.ipynb`` and ``.html`` exist and its stamp
+(``outputs/<period>/.state/<family>/<org>.json``, written last by a good run) records the
+same fingerprint.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from helpers.data.organisations import load_reference
-from helpers.data.store import period_input_hash
+from helpers.data.store import history_input_hash
 from helpers.kernels.kernelspec import KERNEL_NAME
 from helpers.paths import DEFAULT, ProjectPaths
 from helpers.pipeline.params import PeriodParams
@@ -184,7 +185,7 @@ def build_plan(
     lock = dirs.root / LOCK_FILE
     shared = {
         "code": code_hash(),
-        "data": period_input_hash(params.period, params.raw_dir, dirs.reference),
+        "data": history_input_hash(params.period, params.raw_dir, dirs.reference),
         "lock": file_sha256(lock) if lock.is_file() else "",
         "kernel": KERNEL_NAME,
     }

@@ -28,6 +28,7 @@ from pathlib import Path
 from types import FrameType
 from typing import IO, Protocol
 
+from helpers.data.history_store import build_history
 from helpers.data.periods import Period
 from helpers.data.store import build_processed
 from helpers.data.validate import clear_problems, problems_path, record_problems
@@ -307,6 +308,8 @@ def run_reports(
     all_params = [load_params(f, dirs) for f in select_params(periods, dirs)]
     for params in all_params:  # refuse bad returns before anything is written under outputs/
         validate_returns(params, dirs)
+    for raw, processed in sorted({(p.raw_dir, p.processed_dir) for p in all_params}):
+        build_history(raw_dir=raw, processed_dir=processed, reference_dir=dirs.reference)
     workers = jobs or os.cpu_count() or 1
     started = now()
     result = RunResult()

@@ -21,6 +21,12 @@ from helpers.data.period_data import PeriodData
 from helpers.report.base import Report, peers, savings_category_table
 from helpers.report.display import Table, board_table
 from helpers.report.family import Family, Figures, figure
+from helpers.report.trends import (
+    TREND_DICTIONARY,
+    trend_figures,
+    trend_sentence,
+    variance_trend,
+)
 
 
 def pct_table(report: Report, only_needing_support: bool = False) -> Table:
@@ -122,16 +128,21 @@ def headline_figures(data: PeriodData, org_code: str = REGION) -> Figures:
 
 
 def figures(report: Report) -> Figures:
-    """London's PCTs' (or one PCT's) headline figures."""
-    return headline_figures(report.data, report.org_code)
+    """London's PCTs' (or one PCT's) headline figures, and the trend's latest point."""
+    figs = headline_figures(report.data, report.org_code)
+    return {**figs, **trend_figures(variance_trend(report))}
 
 
 def summary(report: Report) -> str:
     """The board summary: who needs support, before and after it, QIPP."""
     figs = report.figures()
     if report.is_region:
-        return narrative.pct_summary_london(figs, metrics.pct_support(report.data))
-    return narrative.pct_summary_org(figs, report.org_name)
+        text = narrative.pct_summary_london(figs, metrics.pct_support(report.data))
+        who = "London's PCTs' in-month variance to plan"
+    else:
+        text = narrative.pct_summary_org(figs, report.org_name)
+        who = "its in-month variance to plan"
+    return f"{text} {trend_sentence(variance_trend(report), who)}"
 
 
 def definitions(report: Report) -> list[str]:
@@ -249,7 +260,7 @@ FAMILY = Family(
     org_types=("sha", "pct", "care_trust"),
     org_help="NHS London (Q36: all PCTs) or one PCT or care trust, e.g. 5NC",
     options=(),
-    dictionary=DICTIONARY,
+    dictionary=(*DICTIONARY, *TREND_DICTIONARY),
     figures=figures,
     summary=summary,
     definitions=definitions,

@@ -22,6 +22,12 @@ from helpers.data.period_data import PeriodData
 from helpers.report.base import THRESHOLD, Report, peers, savings_category_table
 from helpers.report.display import Table, board_table, label
 from helpers.report.family import Family, Figures, figure
+from helpers.report.trends import (
+    TREND_DICTIONARY,
+    trend_figures,
+    trend_sentence,
+    variance_trend,
+)
 
 
 def trust_table(report: Report) -> Table:
@@ -138,8 +144,9 @@ def headline_figures(
 
 
 def figures(report: Report) -> Figures:
-    """London's trusts' (or one trust's) headline figures."""
-    return headline_figures(report.data, report.org_code, report.threshold_pct)
+    """London's trusts' (or one trust's) headline figures, and the trend's latest point."""
+    figs = headline_figures(report.data, report.org_code, report.threshold_pct)
+    return {**figs, **trend_figures(variance_trend(report))}
 
 
 def summary(report: Report) -> str:
@@ -147,8 +154,12 @@ def summary(report: Report) -> str:
     figs = report.figures()
     table = metrics.trust_shortfall(report.data, report.threshold_pct)
     if report.is_region:
-        return narrative.provider_summary_london(figs, table, report.threshold_pct)
-    return narrative.provider_summary_trust(figs, table, report.org_code, report.threshold_pct)
+        text = narrative.provider_summary_london(figs, table, report.threshold_pct)
+        who = "London's NHS trusts' in-month variance to plan"
+    else:
+        text = narrative.provider_summary_trust(figs, table, report.org_code, report.threshold_pct)
+        who = "the trust's in-month variance to plan"
+    return f"{text} {trend_sentence(variance_trend(report), who)}"
 
 
 def definitions(report: Report) -> list[str]:
@@ -240,7 +251,7 @@ FAMILY = Family(
     org_types=("sha", "nhs_trust"),
     org_help="NHS London (Q36: all NHS trusts) or one NHS trust, e.g. RF4",
     options=(THRESHOLD,),
-    dictionary=DICTIONARY,
+    dictionary=(*DICTIONARY, *TREND_DICTIONARY),
     figures=figures,
     summary=summary,
     definitions=definitions,

@@ -23,6 +23,12 @@ from helpers.data.period_data import PeriodData
 from helpers.report.base import THRESHOLD, Report, previous_month
 from helpers.report.display import Table, board_table
 from helpers.report.family import Family, Figures, figure
+from helpers.report.trends import (
+    TREND_DICTIONARY,
+    trend_figures,
+    trend_sentence,
+    variance_trend,
+)
 
 
 def outturn_by_group(report: Report) -> pd.DataFrame:
@@ -214,8 +220,9 @@ def previous_month_london(data: PeriodData) -> float | None:
 
 
 def figures(report: Report) -> Figures:
-    """London's (or the cluster's PCTs') headline figures."""
-    return headline_figures(report.data, report.org_code, report.threshold_pct)
+    """London's (or the cluster's PCTs') headline figures, and the trend's latest point."""
+    figs = headline_figures(report.data, report.org_code, report.threshold_pct)
+    return {**figs, **trend_figures(variance_trend(report))}
 
 
 def summary(report: Report) -> str:
@@ -234,7 +241,8 @@ def summary(report: Report) -> str:
                 f" The PCT forecasts include {formats.amount(cost)} of costs of the new "
                 "cluster arrangements."
             )
-    return text
+    who = "London's" if report.is_region else f"{report.org_name}'s PCTs'"
+    return f"{text} {trend_sentence(variance_trend(report), f'{who} in-month variance to plan')}"
 
 
 def definitions(report: Report) -> list[str]:
@@ -355,7 +363,7 @@ FAMILY = Family(
     org_types=("sha", "cluster"),
     org_help="NHS London (Q36) or a PCT cluster (NCL, INEL, ONEL, NWL, SEL, SWL)",
     options=(THRESHOLD,),
-    dictionary=DICTIONARY,
+    dictionary=(*DICTIONARY, *TREND_DICTIONARY),
     figures=figures,
     summary=summary,
     definitions=definitions,

@@ -16,6 +16,7 @@ from helpers.pipeline.overview.exceptions import exceptions
 from helpers.pipeline.overview.model import History, HistoryRow, Link, Overview
 from helpers.pipeline.overview.tables import family_table
 from helpers.pipeline.overview.tiles import london_tiles
+from helpers.pipeline.overview.trend import trend_badge
 from helpers.pipeline.plan import Plan
 from helpers.report.registry import FAMILIES
 
@@ -85,6 +86,7 @@ def build_overview(
             Link("manifest.json", "Run manifest (JSON)"),
         ),
         changes=changes_section(plan, changes),
+        trend=trend_badge(book),
     )
 
 

@@ -141,6 +141,19 @@ class FamilyTable:
 
 
 @dataclass(frozen=True)
+class TrendBadge:
+    """London's month-by-month variance to plan, read with the Making Data Count rules."""
+
+    variation: str  # "improvement", "concern" or "common_cause"
+    variation_letter: str  # the letter in the page's circle icon
+    variation_words: str
+    assurance: str  # "pass", "fail" or "inconsistent"
+    assurance_letter: str  # the letter in the page's square icon
+    assurance_words: str
+    link: Link  # London's report, at its XmR charts
+
+
+@dataclass(frozen=True)
 class ChangeRow:
     """A figure that moved since the last run: whose, which, before, now, the difference."""
 
@@ -178,6 +191,7 @@ class Overview:
     tables: tuple[FamilyTable, ...]
     links: tuple[Link, ...]  # all periods, figures.csv, figure_definitions.csv, manifest
     changes: Changes | None = None  # what moved since the last run (None: nothing, or first)
+    trend: TrendBadge | None = None  # London's variance to plan month by month, if recorded
 
 
 @dataclass(frozen=True)
