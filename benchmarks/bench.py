@@ -4,6 +4,7 @@ Usage example (``make bench``)::
 
     python benchmarks/bench.py                      # both sample periods, everything
     python benchmarks/bench.py --baseline-limit 20  # time the loop on 20 reports, scale up
+    python benchmarks/bench.py --only-pack          # the kit once, then its board packs
 
 In a throw-away copy of the project it measures, on this machine and in one run:
 
@@ -17,9 +18,14 @@ In a throw-away copy of the project it measures, on this machine and in one run:
    marked as an estimate);
 5. the floor: one warm kernel executing only the notebooks' cells (no start-up, no imports);
 6. linearity: a synthetic region ``--scale`` times larger (every trust and PCT cloned, not
-   committed) for one period, time and peak memory against the real one.
+   committed) for one period, time and peak memory against the real one;
+7. the board packs, apart: each period's pack as the kit's run built it (its log says how
+   long; the kit's wall time above includes them, built at once after the reports), each
+   rebuilt alone from the same reports (wall and CPU), and a forced rerun of the kit, which
+   keeps the packs (the same reports) - ``--only-pack`` measures just this, after one run.
 
-It prints a table and writes ``benchmarks/results/latest.json``. Tests never assert timings;
+It prints a table and writes ``benchmarks/results/latest.json`` (``pack.json`` with
+``--only-pack``). Tests never assert timings;
 this is the measure, and the README quotes its latest figures.
 """
 
@@ -30,6 +36,7 @@ import csv
 import json
 import os
 import platform
+import re
 import shlex
 import statistics
 import subprocess
@@ -43,13 +50,15 @@ from typing import Any
 import psutil
 
 from helpers.paths import ProjectPaths
+from helpers.pipeline.pack import build_pack
 from helpers.pipeline.params import load_params, params_files
-from helpers.pipeline.plan import Job, build_plan
+from helpers.pipeline.plan import Job, Plan, build_plan
 from kit_dev.project import copy_inputs, kit_env
 
 #: What the synthetic region clones (London and the clusters stay as they are).
 CLONED_TYPES = ("nhs_trust", "pct", "care_trust")
 RESULTS = Path(__file__).resolve().parent / "results" / "latest.json"
+PACK_RESULTS = RESULTS.with_name("pack.json")
 VENV_BIN = Path(sys.executable).parent
 
 
@@ -117,11 +126,16 @@ def bench_env(root: Path) -> dict[str, str]:
     return {k: v for k, v in kit_env(root).items() if k != "NHS_KIT_FORK_SERVER"}
 
 
-def plan_jobs(root: Path, periods: list[str] | None) -> list[Job]:
-    """Every report of the periods in the copy at ``root`` (the list both drivers run)."""
+def plans(root: Path, periods: list[str] | None) -> list[Plan]:
+    """The plan of each period in the copy at ``root``."""
     dirs = ProjectPaths.under(root)
     files = [f for f in params_files(dirs) if periods is None or f.stem in periods]
-    return [j for f in files for j in build_plan(load_params(f, dirs), dirs, force=True).jobs]
+    return [build_plan(load_params(f, dirs), dirs) for f in files]
+
+
+def plan_jobs(root: Path, periods: list[str] | None) -> list[Job]:
+    """Every report of the periods in the copy at ``root`` (the list both drivers run)."""
+    return [j for plan in plans(root, periods) for j in plan.jobs]
 
 
 # --- the drivers ----------------------------------------------------------------------------
@@ -197,6 +211,48 @@ def floor_seconds(jobs: list[Job], sample: int = 8) -> float:
         kc.stop_channels()
         km.shutdown_kernel(now=True)
     return statistics.median(times)
+
+
+# --- the board packs -----------------------------------------------------------------------
+
+_PACK_LINE = re.compile(r"board pack \S+, (?P<pages>\d+) pages in (?P<seconds>[\d.]+) s")
+
+
+def packs_in_run(root: Path, periods: list[str] | None) -> dict[str, dict[str, float]]:
+    """Each period's pack as the last run of the kit built it (pages, seconds), from its log."""
+    out = {}
+    for plan in plans(root, periods):
+        logs = sorted((plan.output_dir / "logs").glob("run-*.log"))
+        found = _PACK_LINE.findall(logs[-1].read_text(encoding="utf-8")) if logs else []
+        if found:
+            pages, seconds = found[-1]
+            out[plan.period] = {"pages": int(pages), "seconds": float(seconds)}
+    return out
+
+
+def rebuild_packs(root: Path, periods: list[str] | None) -> dict[str, dict[str, float]]:
+    """Each period's pack rebuilt alone from the same reports: wall and CPU seconds, pages."""
+    dirs = ProjectPaths.under(root)
+    out = {}
+    for plan in plans(root, periods):
+        cpu, t0 = time.process_time(), time.perf_counter()
+        built = build_pack(plan, dirs, force=True)
+        out[plan.period] = {
+            "wall_s": time.perf_counter() - t0,
+            "cpu_s": time.process_time() - cpu,
+            "pages": built.pages,
+        }
+    return out
+
+
+def pack_bench(root: Path, periods: list[str] | None, jobs: int) -> dict[str, Any]:
+    """The board packs apart: as built in the kit's run, rebuilt alone, kept by a forced rerun."""
+    return {
+        "in_kit_run": packs_in_run(root, periods),
+        "rebuilt_alone": rebuild_packs(root, periods),
+        "forced_rerun_s": run_kit(root, periods, jobs)["wall_s"],  # reports rerun, packs kept
+        "forced_rerun_packs": packs_in_run(root, periods),  # empty: no pack was rebuilt
+    }
 
 
 # --- the synthetic region -------------------------------------------------------------------
@@ -284,8 +340,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--scale", type=int, default=10, help="synthetic region size factor")
     parser.add_argument("--scale-period", default="2011-12-Q1")
     parser.add_argument("--skip-scale", action="store_true")
-    parser.add_argument("--out", type=Path, default=RESULTS)
+    parser.add_argument("--only-pack", action="store_true", help="the kit once, then its packs")
+    parser.add_argument("--out", type=Path, default=None)
     args = parser.parse_args(argv)
+    args.out = args.out or (PACK_RESULTS if args.only_pack else RESULTS)
 
     result: dict[str, Any] = {"machine": machine()}
 
@@ -300,6 +358,12 @@ def main(argv: list[str] | None = None) -> int:
         kit = run_kit(root, args.period, args.jobs)
         result |= {"reports": len(jobs), "jobs": args.jobs}
         result["kit"] = {**kit, "s_per_report": kit["wall_s"] / len(jobs)}
+        if args.only_pack:
+            result["pack"] = pack_bench(root, args.period, args.jobs)
+            result["machine"]["load_average_at_end"] = os.getloadavg()
+            save()
+            print(pack_summary(result))
+            return 0
         result["noop_rerun_s"] = noop_rerun(root, args.period)
         save()
         say(f"kit {kit['wall_s']:.1f} s; no-op rerun {result['noop_rerun_s']:.2f} s; now the loop")
@@ -317,6 +381,9 @@ def main(argv: list[str] | None = None) -> int:
         save()
         say(f"naive loop {baseline_wall:.1f} s: {result['speedup']:.1f}x; now the floor")
         result["floor_s_per_report"] = floor_seconds(jobs)
+        save()
+        say("the board packs, apart")
+        result["pack"] = pack_bench(root, args.period, args.jobs)
         save()
         if not args.skip_scale:
             say(f"a region {args.scale}x larger ({args.scale_period})")
@@ -340,12 +407,30 @@ def summary(r: dict[str, Any]) -> str:
         f"| peak memory (PSS, runner + kernels) | {r['kit']['peak_mib']:.0f} MiB |",
         f"| floor (warm kernel, cells only) | {r['floor_s_per_report']:.2f} s/report |",
     ]
+    if r.get("pack"):
+        rows.append(pack_summary(r).split("\n", 2)[2])
     lin = r.get("linearity")
     if lin:
         rows.append(
             f"| {lin['report_ratio']:.1f}x the reports | {lin['time_ratio']:.1f}x the time, "
             f"{lin['memory_ratio']:.2f}x the peak memory |"
         )
+    return "| measure | value |\n|---|---|\n" + "\n".join(rows)
+
+
+def pack_summary(r: dict[str, Any]) -> str:
+    """The board packs' figures as a small Markdown table."""
+    pack = r["pack"]
+    rows = [
+        f"| board pack {period}, in the kit's run | {p['pages']} pages in {p['seconds']:.1f} s |"
+        for period, p in pack["in_kit_run"].items()
+    ]
+    rows += [
+        f"| board pack {period}, rebuilt alone | {p['wall_s']:.1f} s wall, {p['cpu_s']:.1f} s CPU |"
+        for period, p in pack["rebuilt_alone"].items()
+    ]
+    kept = "kept" if not pack["forced_rerun_packs"] else "rebuilt"
+    rows.append(f"| forced rerun (reports rerun, packs {kept}) | {pack['forced_rerun_s']:.1f} s |")
     return "| measure | value |\n|---|---|\n" + "\n".join(rows)
 
 

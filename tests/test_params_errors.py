@@ -58,12 +58,90 @@ def test_an_unknown_key_lists_the_keys_allowed(project: Path) -> None:
     message = _refusal(project, lambda spec: spec.update(threshold=2.0))
     assert message.endswith(
         "threshold: unknown key (got 2.0; expected only the keys period, returns_dir, "
-        "cell_timeout, families)"
+        "cell_timeout, families, board_pack)"
     )
     message = _refusal(project, lambda spec: spec["families"]["pct_support_needs"].update(org=1))
     assert message.endswith(
         "families.pct_support_needs.org: unknown key (got 1; expected only the keys orgs, options)"
     )
+
+
+# --- the board pack's appendix ---------------------------------------------------------------
+
+
+def _appendix(value: object) -> Callable[[dict[str, Any]], None]:
+    return lambda spec: spec.update(board_pack={"appendix": value})
+
+
+def test_the_appendix_is_every_trust_and_pct_by_default_or_none_or_a_list(project: Path) -> None:
+    dirs = ProjectPaths.under(project)
+    source = project / "params" / f"{PERIOD}.yaml"
+    spec = yaml.safe_load(source.read_text(encoding="utf-8"))
+    everyone = load_params(source, dirs).appendix
+    assert "RF4" in everyone and "5C9" in everyone and "TAK" in everyone
+    assert not {"Q36", "NCL", "SWL"} & set(everyone)  # London and clusters have their own parts
+    path = project / "params" / "appendix" / f"{PERIOD}.yaml"
+    path.parent.mkdir(exist_ok=True)
+    for value, expected in (("none", ()), (["5C9", "RF4"], ("5C9", "RF4"))):
+        path.write_text(yaml.safe_dump({**spec, "board_pack": {"appendix": value}}), "utf-8")
+        assert load_params(path, dirs).appendix == expected
+    spec.pop("board_pack")
+    path.write_text(yaml.safe_dump(spec), "utf-8")
+    assert sorted(load_params(path, dirs).appendix) == sorted(everyone)
+
+
+def test_appendix_codes_that_have_no_report_here_are_refused_with_file_and_key(
+    project: Path,
+) -> None:
+    message = _refusal(project, _appendix(["RF4", "RF4", "Q36", "NCL", "XYZ", "R1H"]))
+    lines = message.splitlines()
+    assert len(lines) == 5
+    shown = f"params/changed/{PERIOD}.yaml: board_pack.appendix"
+    assert lines[0] == f"{shown}[1]: 'RF4' is listed twice"
+    assert lines[1].startswith(f"{shown}[2]: 'Q36' is London or a cluster, whose reports have")
+    assert lines[2].startswith(f"{shown}[3]: 'NCL' is London or a cluster")
+    assert lines[3].startswith(
+        f"{shown}[4]: 'XYZ' is not an organisation in data/reference/organisations.csv"
+    )
+    assert lines[4].startswith(f"{shown}[5]: 'R1H' has no report of its own in this params file")
+    assert all("(expected trusts or PCTs with reports, e.g. " in line for line in lines[1:])
+
+
+def test_a_trust_left_out_of_its_family_cannot_go_in_the_appendix(project: Path) -> None:
+    def change(spec: dict[str, Any]) -> None:
+        spec["families"]["provider_shortfall"]["orgs"] = ["Q36", "RJ7"]
+        spec["board_pack"] = {"appendix": ["RJ7", "RF4"]}
+
+    message = _refusal(project, change)
+    assert message == (
+        f"params/changed/{PERIOD}.yaml: board_pack.appendix[1]: 'RF4' has no report of its own "
+        "in this params file (expected trusts or PCTs with reports, e.g. 5A4, 5A5, 5A7)"
+    )
+
+
+@pytest.mark.parametrize(
+    ("board_pack", "line"),
+    [
+        (
+            {"appendix": "some"},
+            "board_pack.appendix: expected 'all', 'none' or a list of organisation codes, e.g. "
+            "[RF4, 5C9] (got 'some')",
+        ),
+        (
+            {"appendix": ["RF4", 7]},
+            "board_pack.appendix[1]: Input should be a valid string (got 7)",
+        ),
+        (
+            {"appendix": "all", "cover": True},
+            "board_pack.cover: unknown key (got True; expected only the keys appendix)",
+        ),
+    ],
+)
+def test_a_board_pack_entry_of_the_wrong_shape_is_one_line(
+    project: Path, board_pack: dict[str, Any], line: str
+) -> None:
+    message = _refusal(project, lambda spec: spec.update(board_pack=board_pack))
+    assert message == f"params/changed/{PERIOD}.yaml: {line}"
 
 
 def test_a_missing_key_says_so(project: Path) -> None:

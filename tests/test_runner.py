@@ -107,8 +107,9 @@ def test_first_run_writes_every_output(
         assert meta["versions"]["papermill"] and meta["inputs"]["returns"]
         assert (out / family / f"{org}.html").is_file()
         assert (out / ".state" / family / f"{org}.json").is_file()
-    for page in ("index.html", "figures.csv", "manifest.json"):
+    for page in ("index.html", "figures.csv", "manifest.json", "board-pack.pdf"):
         assert (out / page).is_file()
+    assert f"{PERIOD}: board pack outputs/{PERIOD}/board-pack.pdf, " in proc.stderr
     assert (root / "outputs" / "index.html").is_file()
     assert len(list((out / "logs").glob("run-*.log"))) == 1
     assert leftovers(root) == []
@@ -192,10 +193,16 @@ def test_a_changed_option_reruns_only_its_reports_and_force_reruns_all(project: 
         "provider_shortfall/RF4.ipynb",
         "provider_shortfall/RF4.html",
         ".state/provider_shortfall/RF4.json",
+        ".state/board-pack.json",  # a changed report: the pack is rebuilt
     }
+    assert "board pack outputs/" in proc.stderr
+    pdf = project / "outputs" / PERIOD / "board-pack.pdf"
+    pack = pdf.read_bytes(), pdf.stat().st_mtime_ns
     proc = run_kit(project, "reports", "--force")
     assert proc.returncode == 0, proc.stderr
     assert "4 reports, 0 up to date, 4 to run" in proc.stderr
+    assert "board pack outputs/" not in proc.stderr  # the same reports: the pack is kept
+    assert (pdf.read_bytes(), pdf.stat().st_mtime_ns) == pack
 
 
 @pytest.mark.slow

@@ -20,7 +20,8 @@ EXIT_INTERRUPTED = 130
 EXIT_CODES: dict[int, str] = {
     EXIT_OK: "every report is good (or the returns are valid)",
     EXIT_REPORTS_FAILED: (
-        "some reports or the workbook failed; the rest of the period's outputs were written"
+        "some reports or a board output (the workbook, the board pack) failed; the rest of "
+        "the period's outputs were written"
     ),
     EXIT_BAD_INPUT: "bad input (returns, reference data, params or options): nothing was run",
     EXIT_STORAGE: "the machine could not store the outputs (no permission, disk full)",
@@ -116,6 +117,11 @@ class GoldenError(KitError):
 
 
 class BoardOutputError(KitError):
-    """Raised when a board output (the period's workbook) cannot be built from its reports."""
+    """Raised when a board output (the period's workbook or board pack) cannot be built from
+    its reports."""
 
     exit_code = EXIT_REPORTS_FAILED
+
+
+class PackError(BoardOutputError):
+    """Raised when a period's board pack cannot be built from its reports (they stay good)."""

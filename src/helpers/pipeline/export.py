@@ -18,6 +18,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import subprocess
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cache
 from importlib import metadata
@@ -67,10 +68,18 @@ VERSIONED = (
     "nbclient",
     "ipykernel",
 )
-# The lab template without its CDN scripts (require.js, MathJax, Mermaid): reports open offline;
-# each chart's alt text is the first line of its text form (its title). A header landmark links
-# the period's overview; links and focus are visible at WCAG AA contrast (axe checks a report of
-# each family in tests/test_browser.py).
+#: A chart's image with its alt text, the first line of its text form (its title): the
+#: report pages and the board pack's print bodies include it.
+CHART_TEMPLATE = """{%- set described = output.data.get('text/plain', '') | string -%}
+<img src="data:image/png;base64,{{ output.data['image/png'] | escape_html }}"
+alt="{{ described.split('\\n')[0] | escape_html }}"
+{%- set width=output | get_metadata('width', 'image/png') %}
+{%- if width is not none %} width={{ width | escape_html }}{% endif %}
+{%- set height=output | get_metadata('height', 'image/png') %}
+{%- if height is not none %} height={{ height | escape_html }}{% endif %}>"""
+# The lab template without its CDN scripts (require.js, MathJax, Mermaid): reports open offline.
+# A header landmark links the period's overview; links and focus are visible at WCAG AA
+# contrast (axe checks a report of each family in tests/test_browser.py).
 _TEMPLATE = """{%- extends 'lab/index.html.j2' -%}
 {%- block html_head_js_requirejs -%}{%- endblock html_head_js_requirejs -%}
 {%- block html_head_js_mathjax -%}{%- endblock html_head_js_mathjax -%}
@@ -92,14 +101,8 @@ every report</a></nav>
 <main>
 {%- endblock body_header -%}
 {%- block data_png scoped -%}
-{%- set described = output.data.get('text/plain', '') | string -%}
 <div class="jp-RenderedImage jp-OutputArea-output {{ extra_class }}">
-<img src="data:image/png;base64,{{ output.data['image/png'] | escape_html }}"
-alt="{{ described.split('\n')[0] | escape_html }}"
-{%- set width=output | get_metadata('width', 'image/png') %}
-{%- if width is not none %} width={{ width | escape_html }}{% endif %}
-{%- set height=output | get_metadata('height', 'image/png') %}
-{%- if height is not none %} height={{ height | escape_html }}{% endif %}>
+{% include 'nhs_kit_chart.html.j2' %}
 </div>
 {%- endblock data_png -%}
 """
@@ -113,19 +116,27 @@ def now() -> str:
 # --- one report's HTML --------------------------------------------------------------------
 
 
-@cache
-def _exporter() -> Any:
+def html_exporter(template_file: str, loaders: Sequence[Any] = (), **traits: Any) -> Any:
+    """An nbconvert HTMLExporter of ``template_file`` that hides code and prompts and embeds
+    images; its templates may include the kit's chart (``nhs_kit_chart.html.j2``)."""
     from jinja2 import DictLoader
     from nbconvert import HTMLExporter  # only when a report is exported (slow to import)
 
+    kit = DictLoader({"nhs_kit.html.j2": _TEMPLATE, "nhs_kit_chart.html.j2": CHART_TEMPLATE})
     return HTMLExporter(  # type: ignore[no-untyped-call]
-        extra_loaders=[DictLoader({"nhs_kit.html.j2": _TEMPLATE})],
-        template_file="nhs_kit.html.j2",
+        extra_loaders=[kit, *loaders],
+        template_file=template_file,
         exclude_input=True,
         exclude_input_prompt=True,
         exclude_output_prompt=True,
         embed_images=True,
+        **traits,
     )
+
+
+@cache
+def _exporter() -> Any:
+    return html_exporter("nhs_kit.html.j2")
 
 
 def notebook_html(nb: Any, title: str) -> str:

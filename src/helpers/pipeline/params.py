@@ -61,6 +61,9 @@ ORGS_EXPECTED = "expected 'all' or a list of organisation codes, e.g. [Q36, RF4]
 #: else (no ``/``, ``..`` or spaces) may reach a path.
 ORG_CODE = re.compile(r"[A-Z0-9]{1,10}")
 ORG_CODE_EXPECTED = "expected capital letters and digits only, e.g. Q36, RF4 or 5C9"
+APPENDIX_EXPECTED = "expected 'all', 'none' or a list of organisation codes, e.g. [RF4, 5C9]"
+#: Organisation types whose reports have their own sections of the board pack (not the appendix)
+PACK_SECTION_TYPES = ("sha", "cluster")
 #: The largest params file the kit reads, 1 MiB (a real one is under 2 KiB); larger is refused
 MAX_PROBLEMS = 20
 
@@ -85,8 +88,24 @@ class FamilySpec(BaseModel):
         raise ValueError(ORGS_EXPECTED)
 
 
+class BoardPackSpec(BaseModel):
+    """The board pack's entry: which organisations' own reports go in its appendix."""
+
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+
+    appendix: Literal["all", "none"] | list[StrictStr] = "all"
+
+    @field_validator("appendix", mode="before")
+    @classmethod
+    def _all_none_or_a_list(cls, value: object) -> object:
+        """One clear error for anything but ``all``, ``none`` or a list."""
+        if value in ("all", "none") or isinstance(value, list):
+            return value
+        raise ValueError(APPENDIX_EXPECTED)
+
+
 class ParamsFile(BaseModel):
-    """A params file as written (``period``, ``returns_dir``, ``families``)."""
+    """A params file as written (``period``, ``returns_dir``, ``families``, ``board_pack``)."""
 
     model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
 
@@ -94,6 +113,7 @@ class ParamsFile(BaseModel):
     returns_dir: StrictStr = ""
     cell_timeout: StrictInt = Field(default=DEFAULT_CELL_TIMEOUT, gt=0)
     families: dict[StrictStr, FamilySpec]
+    board_pack: BoardPackSpec = BoardPackSpec()
 
 
 @dataclass(frozen=True)
@@ -117,6 +137,8 @@ class PeriodParams:
     processed_dir: Path  # where the processed layer of those returns lives
     families: dict[str, FamilyRun]
     cell_timeout: int = DEFAULT_CELL_TIMEOUT  # seconds a cell may run before its report fails
+    #: Organisations whose own reports go in the board pack's appendix (all by default)
+    appendix: tuple[str, ...] = ()
 
 
 # --- options against the notebook's parameters ------------------------------------------
@@ -196,6 +218,43 @@ def _orgs(spec: FamilySpec, family: Family, period: Period, ref: Reference, key:
     return list(spec.orgs)
 
 
+def _appendix(
+    spec: BoardPackSpec, families: dict[str, FamilyRun], ref: Reference
+) -> tuple[list[str], list[str]]:
+    """The appendix's organisations (every one with its own report, unless listed), and the
+    problems of a list: a code that is not such an organisation, or one listed twice."""
+    own = dict.fromkeys(
+        org
+        for run in families.values()
+        for org in run.orgs
+        if ref.org_type(org) not in PACK_SECTION_TYPES
+    )
+    if spec.appendix == "all":
+        return list(own), []
+    if spec.appendix == "none":
+        return [], []
+    problems = []
+    seen: set[str] = set()
+    for i, code in enumerate(spec.appendix):
+        key = f"board_pack.appendix[{i}]: {quoted(code)}"
+        if code in seen:
+            problems.append(f"{key} is listed twice")
+        elif code not in own:
+            known = ref.organisations["org_code"].astype(str).tolist()
+            kind = ref.org_type(code) if code in known else ""
+            why = (
+                "is London or a cluster, whose reports have their own sections of the pack"
+                if kind in PACK_SECTION_TYPES
+                else "has no report of its own in this params file"
+                if kind
+                else "is not an organisation in data/reference/organisations.csv"
+            )
+            example = ", ".join(list(own)[:3]) or "none here"
+            problems.append(f"{key} {why} (expected trusts or PCTs with reports, e.g. {example})")
+        seen.add(code)
+    return list(spec.appendix), problems
+
+
 def returns_folders(returns_dir: str, period: Period, dirs: ProjectPaths) -> tuple[Path, Path]:
     """(raw, processed) folders for ``returns_dir`` ("" is the project's own data/raw)."""
     if not returns_dir.strip():
@@ -219,13 +278,15 @@ def returns_folders(returns_dir: str, period: Period, dirs: ProjectPaths) -> tup
 # --- loading ------------------------------------------------------------------------------
 
 
-#: pydantic's names of the members of ``FamilySpec.orgs``'s union, as they appear in a loc.
-_UNION_MEMBERS = ("literal['all']", "list[str]")
+#: pydantic's names of the members of the unions ``FamilySpec.orgs`` and
+#: ``BoardPackSpec.appendix``, as they appear in a loc.
+_LITERALS = ("literal['all']", "literal['all','none']")
+_UNION_MEMBERS = (*_LITERALS, "list[str]")
 
 
 def _allowed_keys(loc: tuple[int | str, ...]) -> str:
     """The keys a mapping at ``loc`` may hold (a params file or a family's entry)."""
-    model = ParamsFile if len(loc) == 1 else FamilySpec
+    model = ParamsFile if len(loc) == 1 else BoardPackSpec if loc[0] == "board_pack" else FamilySpec
     return ", ".join(model.model_fields)
 
 
@@ -233,7 +294,7 @@ def _schema_problems(exc: SchemaError) -> list[str]:
     """One ``key: what is wrong (got value; expected ...)`` line per schema error."""
     out = []
     for err in exc.errors():
-        if "literal['all']" in err["loc"]:
+        if any(literal in err["loc"] for literal in _LITERALS):
             continue  # the input is a list (checked before): the list's own errors say why
         loc = tuple(p for p in err["loc"] if p not in _UNION_MEMBERS)
         key = "".join(f"[{p}]" if isinstance(p, int) else f".{shown_key(p)}" for p in loc)
@@ -303,12 +364,22 @@ def load_params(path: Path, dirs: ProjectPaths | None = None) -> PeriodParams:
             for k, v in fam.options.items()
         }
         families[family] = FamilyRun(family, notebook, orgs, options)
+    appendix: list[str] = []
+    if not problems:  # the appendix is checked against valid families only
+        appendix, problems = _appendix(spec.board_pack, families, ref)
     if problems:
         raise fail(problems)
     for run in families.values():  # only a valid params file leaves anything behind
         remember_parameters(run.notebook, declared_by[run.family], cache_dir)
     return PeriodParams(
-        path, period, spec.returns_dir, raw_dir, processed_dir, families, spec.cell_timeout
+        path,
+        period,
+        spec.returns_dir,
+        raw_dir,
+        processed_dir,
+        families,
+        spec.cell_timeout,
+        tuple(appendix),
     )
 
 

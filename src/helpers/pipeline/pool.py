@@ -3,6 +3,7 @@
 Usage example (what :func:`helpers.pipeline.runner.run_reports` does)::
 
     run_jobs(plan.to_run, workers=2, on_result=print)
+    run_in_workers(build_one_pack, requests, workers=2)   # any picklable task, same workers
 
 Workers are forked from the runner (they inherit its imports), leave Ctrl-C to it and stop
 their report when it sends SIGTERM. A runner killed outright (``kill -9``) takes its workers
@@ -23,12 +24,15 @@ import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor, as_completed
 from types import FrameType
+from typing import Any, TypeVar
 
 from helpers.errors import EXIT_INTERRUPTED, StorageError
 from helpers.pipeline import job as one_job
 from helpers.pipeline.job import JobResult, run_job
 from helpers.pipeline.plan import Job
 
+T = TypeVar("T")
+R = TypeVar("R")
 #: Seconds a worker whose runner has died gives its report to stop (the kernel shut down, the
 #: temporary files removed) before it exits regardless.
 PARENT_GRACE = 5.0
@@ -79,7 +83,7 @@ def _worker_init(parent: int) -> None:
     watch.start()  # also catches a parent that died before the prctl above
 
 
-def _stop_pool(pool: ProcessPoolExecutor, futures: dict[Future[JobResult], Job]) -> None:
+def _stop_pool(pool: ProcessPoolExecutor, futures: dict[Future[Any], Any]) -> None:
     """Cancel pending jobs, then stop running ones and wait for their kernels to shut down."""
     for fut in futures:
         fut.cancel()
@@ -103,16 +107,35 @@ def _result(fut: Future[JobResult], job: Job) -> JobResult:
         return JobResult(job.name, False, 0.0, f"{type(exc).__name__}: {exc}")
 
 
-def run_jobs(jobs: list[Job], workers: int, on_result: Callable[[JobResult], None]) -> None:
-    """Run ``jobs`` in ``workers`` forked processes, calling ``on_result`` as each finishes."""
-    if not jobs:
-        return
-    pool = ProcessPoolExecutor(
-        max_workers=max(1, min(workers, len(jobs))),
+def _pool(workers: int) -> ProcessPoolExecutor:
+    return ProcessPoolExecutor(
+        max_workers=max(1, workers),
         mp_context=multiprocessing.get_context("fork"),  # workers inherit the imports
         initializer=_worker_init,
         initargs=(os.getpid(),),
     )
+
+
+def run_in_workers(task: Callable[[T], R], items: list[T], workers: int) -> list[R]:
+    """``task`` of each item in forked workers like the reports' (they die with the runner;
+    Ctrl-C or SIGTERM stops them), in the items' order; a task's exception is raised here."""
+    pool = _pool(min(workers, len(items)))
+    futures = {pool.submit(task, item): item for item in items}
+    try:
+        return [fut.result() for fut in futures]
+    except BaseException:
+        with _ignoring_signals():
+            _stop_pool(pool, futures)
+        raise
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
+
+
+def run_jobs(jobs: list[Job], workers: int, on_result: Callable[[JobResult], None]) -> None:
+    """Run ``jobs`` in ``workers`` forked processes, calling ``on_result`` as each finishes."""
+    if not jobs:
+        return
+    pool = _pool(min(workers, len(jobs)))
     futures = {pool.submit(run_job, job): job for job in jobs}
     try:
         for fut in as_completed(futures):

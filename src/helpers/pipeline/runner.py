@@ -36,6 +36,7 @@ from helpers.errors import (
     EXIT_INTERRUPTED,
     EXIT_OK,
     EXIT_REPORTS_FAILED,
+    PackError,
     ParameterError,
     StorageError,
     ValidationError,
@@ -47,6 +48,7 @@ from helpers.pipeline.changes import RunChanges
 from helpers.pipeline.export import export_period, exports_current, now, provenance
 from helpers.pipeline.job import KERNEL_PRELOAD, JobResult
 from helpers.pipeline.lock import period_lock
+from helpers.pipeline.pack import build_packs, pack_path
 from helpers.pipeline.params import PeriodParams, load_params, params_files
 from helpers.pipeline.plan import Plan, build_plan
 from helpers.pipeline.pool import run_jobs
@@ -331,8 +333,8 @@ def run_reports(
             _tidy(plan, dirs, log, observer)
         try:
             _run(plans, workers, scheduler, log, observer, result)
-            for plan in plans:
-                result.periods.append(_finish(plan, dirs, result, started, log, observer))
+            with _terminate_as_interrupt():  # a pack being built is stopped, not cut off
+                _finish(plans, dirs, result, started, log, observer, workers)
         except KeyboardInterrupt:
             log.note_all("interrupted: pending reports cancelled, running ones stopped")
             result.interrupted = True
@@ -343,38 +345,57 @@ def run_reports(
 
 
 def _finish(
-    plan: Plan,
+    plans: list[Plan],
     dirs: ProjectPaths,
     result: RunResult,
     started: str,
     log: _Log,
     observer: RunObserver,
-) -> PeriodOutcome:
-    """Write the period's pages and workbook (unless they already describe exactly these
-    reports); a board output that cannot be built is told and logged, and the run goes on."""
-    failed = sorted(r.name for r in result.failures if r.name.startswith(plan.period + "/"))
-    not_built: list[str] = []
-    changes = None
-    if plan.to_run or not exports_current(plan, dirs):
-        exported = export_period(plan, dirs, set(failed), started)
-        changes, not_built = exported.changes, exported.not_built
-        observer.notice(changes.summary(plan.period))
-        log.note(plan.period, changes.summary(plan.period))
-    else:
-        observer.notice(f"{plan.period}: every report up to date, so no figure moved")
-    for line in not_built:
-        observer.notice(f"{plan.period}: {line}")
-        log.note(plan.period, f"NOT BUILT {line}")
-    log.note(plan.period, f"finished: {len(failed)} failed")
-    page = f"{dirs.show(plan.output_dir)}/index.html"
-    observer.notice(f"{plan.period}: {len(failed)} failed; {page}")
-    return PeriodOutcome(
-        plan.period,
-        len(plan.jobs),
-        len(plan.skipped),
-        len(plan.to_run),
-        failed,
-        page,
-        not_built,
-        changes,
-    )
+    workers: int,
+) -> None:
+    """Write each period's pages and workbook (unless they already describe exactly these
+    reports), then the board packs that are not current (several at once); a board output
+    that cannot be built is told and logged, and the run goes on."""
+    failed = {
+        plan.period: sorted(r.name for r in result.failures if r.name.startswith(plan.period + "/"))
+        for plan in plans
+    }
+    not_built: dict[str, list[str]] = {plan.period: [] for plan in plans}
+    changes: dict[str, RunChanges | None] = {plan.period: None for plan in plans}
+    for plan in plans:
+        if plan.to_run or not exports_current(plan, dirs):
+            exported = export_period(plan, dirs, set(failed[plan.period]), started)
+            changes[plan.period], not_built[plan.period] = exported.changes, exported.not_built
+            observer.notice(exported.changes.summary(plan.period))
+            log.note(plan.period, exported.changes.summary(plan.period))
+        else:
+            observer.notice(f"{plan.period}: every report up to date, so no figure moved")
+    packs = build_packs([(plan, failed[plan.period]) for plan in plans], dirs, workers)
+    for plan, pack in zip(plans, packs, strict=True):
+        if isinstance(pack, PackError):
+            shown = dirs.show(pack_path(plan))
+            not_built[plan.period].append(
+                f"{shown} could not be built, the reports are unaffected: {pack}"
+            )
+        elif pack.status == "built":
+            line = f"board pack {dirs.show(pack.path)}, {pack.pages} pages in {pack.seconds:.1f} s"
+            observer.notice(f"{plan.period}: {line}")
+            log.note(plan.period, line)
+        for line in not_built[plan.period]:
+            observer.notice(f"{plan.period}: {line}")
+            log.note(plan.period, f"NOT BUILT {line}")
+        log.note(plan.period, f"finished: {len(failed[plan.period])} failed")
+        page = f"{dirs.show(plan.output_dir)}/index.html"
+        observer.notice(f"{plan.period}: {len(failed[plan.period])} failed; {page}")
+        result.periods.append(
+            PeriodOutcome(
+                plan.period,
+                len(plan.jobs),
+                len(plan.skipped),
+                len(plan.to_run),
+                failed[plan.period],
+                page,
+                not_built[plan.period],
+                changes[plan.period],
+            )
+        )
