@@ -389,3 +389,25 @@ def test_a_report_that_failed_mid_cell_is_not_rerun(
     with pytest.raises(RuntimeError, match="Kernel died"):
         one_job._execute(_job(tmp_path))
     assert len(calls) == 1
+
+
+def test_a_reports_time_is_split_into_its_phases() -> None:
+    """The log's breakdown: kernel start to the first cell, the cells' own durations, the rest
+    of papermill's call, then the export and the writes; unreadable marks give no breakdown."""
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_code_cell("1"), nbformat.v4.new_code_cell("2")]
+    nb.cells[0].metadata["papermill"] = {
+        "start_time": "2026-12-01T10:00:00.500000+00:00",
+        "duration": 0.25,
+    }
+    nb.cells[1].metadata["papermill"] = {"start_time": "2026-12-01T10:00:00.800Z", "duration": 0.5}
+    t0 = 1796119200.0  # 2026-12-01T10:00:00Z
+    phases = dict(one_job._phases(nb, t0, t0 + 1.0, t0 + 1.25, t0 + 1.5))
+    assert list(phases) == list(one_job.PHASES)
+    assert phases == pytest.approx(
+        {"kernel start": 0.5, "cells": 0.75, "papermill": 0.0, "html export": 0.25, "writes": 0.25}
+    )
+    nb.cells[0].metadata["papermill"]["start_time"] = "not a time"
+    assert one_job._phases(nb, t0, t0 + 1.0, t0 + 1.25, t0 + 1.5) == ()
+    result = one_job.JobResult("p/f/o", True, 1.5, phases=(("cells", 0.75), ("writes", 0.25)))
+    assert result.phases_text() == "cells 0.75 s, writes 0.25 s"

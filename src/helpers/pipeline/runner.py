@@ -220,7 +220,8 @@ class _Log:
         """A finished report, in its period's log."""
         period = result.name.split("/")[0]
         if result.ok:
-            self.note(period, f"done    {result.name} in {result.seconds:.1f} s")
+            phases = f" ({result.phases_text()})" if result.phases else ""
+            self.note(period, f"done    {result.name} in {result.seconds:.1f} s{phases}")
         else:
             self.note(period, f"FAILED  {result.name}: {result.error}\n{result.details}")
 
