@@ -53,8 +53,9 @@ GROUP_COLOURS = {
 PALETTE = [NHS_BLUE, NHS_DARK_BLUE, NHS_LIGHT_BLUE, NHS_GREY, RAG_RED, RAG_AMBER, RAG_GREEN]
 FIGSIZE = (8.0, 4.5)
 DPI = 100
-#: PNGs are rendered at this multiple of the figure's dpi and displayed at 800 x 450 px.
-PNG_SCALE = 2
+#: PNGs are rendered at this multiple of the figure's dpi (150 dpi, as print asks for) and
+#: displayed at 800 x 450 px.
+PNG_SCALE = 1.5
 #: The hatch of red bars (white stripes), so that they differ from the others without colour.
 HATCH = "///"
 
@@ -114,9 +115,26 @@ def _money_axis(ax: Axes, axis: str = "y") -> None:
 
 
 def png_bytes(fig: Figure) -> bytes:
-    """The figure as PNG bytes, without a software stamp (so identical figures are identical)."""
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=DPI * PNG_SCALE, metadata={"Software": None})
+    """The figure as an RGB PNG at ``DPI * PNG_SCALE`` dpi, with no software stamp.
+
+    One Agg draw (the constrained layout runs inside it; ``savefig`` draws twice), and no
+    alpha channel: the figure is opaque, and a PDF renderer would otherwise split the alpha
+    out and encode the image twice. Identical figures give identical bytes.
+    """
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from PIL import Image
+
+    dpi = fig.dpi
+    fig.set_dpi(DPI * PNG_SCALE)
+    try:
+        canvas = FigureCanvasAgg(fig)
+        canvas.draw()  # type: ignore[no-untyped-call]
+        rgba = canvas.buffer_rgba()  # type: ignore[no-untyped-call]
+        image = Image.frombuffer("RGBA", (rgba.shape[1], rgba.shape[0]), rgba, "raw", "RGBA", 0, 1)
+        buf = io.BytesIO()
+        image.convert("RGB").save(buf, format="png", dpi=(DPI * PNG_SCALE,) * 2)
+    finally:
+        fig.set_dpi(dpi)
     return buf.getvalue()
 
 
