@@ -14,7 +14,7 @@ on the family's name.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -149,6 +149,19 @@ class Report:
             self._cache["figures"] = computed
         figs: Figures = self._cache["figures"]
         return figs
+
+    def derived(self, fn: Callable[..., pd.DataFrame], *args: Any) -> pd.DataFrame:
+        """``fn(report.data, *args)``, computed once per report; each call gets its own copy.
+
+        A report's tables, charts and text read the same derived table several times (a
+        trust's report ranks the trusts for its summary, its ranking, its drivers chart and
+        table...); the report's data is the period's as opened, so the first result stands.
+        """
+        key = f"{fn.__module__}.{fn.__qualname__}{args!r}"
+        if key not in self._cache:
+            self._cache[key] = fn(self.data, *args)
+        table: pd.DataFrame = self._cache[key]
+        return table.copy()
 
     def record_figures(self) -> None:
         """Record the headline figures in the cell output (call once per report)."""

@@ -35,7 +35,7 @@ def pct_table(report: Report, only_needing_support: bool = False) -> Table:
     In a PCT's report the full list shows the PCTs ranked nearest it
     (:func:`helpers.report.base.peers`).
     """
-    table = metrics.pct_support(report.data)
+    table = report.derived(metrics.pct_support)
     ranks = ""
     if only_needing_support:
         table = table.loc[table["needs_support"]]
@@ -65,10 +65,10 @@ def pct_table(report: Report, only_needing_support: bool = False) -> Table:
 
 def break_even_table(report: Report) -> Table:
     """One PCT's bridge from forecast outturn to underlying position (or London's PCTs)."""
-    table = metrics.pct_support(report.data)
+    table = report.derived(metrics.pct_support)
     if not report.is_region:
         table = table.loc[table["org_code"] == report.org_code]
-    pos = metrics.position(report.data).set_index("org_code")["non_recurrent_gbp_m"]
+    pos = report.derived(metrics.position).set_index("org_code")["non_recurrent_gbp_m"]
     non_recurrent = float(table["org_code"].map(pos).sum())
     items = [
         ("Forecast outturn", float(table["forecast_outturn_gbp_m"].sum())),
@@ -137,7 +137,7 @@ def summary(report: Report) -> str:
     """The board summary: who needs support, before and after it, QIPP."""
     figs = report.figures()
     if report.is_region:
-        text = narrative.pct_summary_london(figs, metrics.pct_support(report.data))
+        text = narrative.pct_summary_london(figs, report.derived(metrics.pct_support))
         who = "London's PCTs' in-month variance to plan"
     else:
         text = narrative.pct_summary_org(figs, report.org_name)

@@ -36,7 +36,7 @@ def trust_table(report: Report) -> Table:
     London's report lists every trust; a trust's report the trusts ranked nearest it
     (:func:`helpers.report.base.peers`).
     """
-    table = metrics.trust_shortfall(report.data, report.threshold_pct)
+    table = report.derived(metrics.trust_shortfall, report.threshold_pct)
     table = table.sort_values(["variance_pct_of_turnover", "org_code"], kind="stable")
     table, ranks = peers(report, table, "NHS trusts")
     columns = {
@@ -58,7 +58,7 @@ def trust_table(report: Report) -> Table:
 
 def behind_plan_table(report: Report) -> Table:
     """The trusts significantly behind plan, worst variance first."""
-    table = metrics.trust_shortfall(report.data, report.threshold_pct)
+    table = report.derived(metrics.trust_shortfall, report.threshold_pct)
     table = table.loc[table["significantly_behind_plan"]]
     columns = {
         "org_code": ("Code", "text"),
@@ -79,7 +79,7 @@ def drivers(report: Report) -> pd.DataFrame:
 
     Columns: ``driver``, ``amount_gbp_m`` and, in a trust's report, ``london_gbp_m``.
     """
-    table = metrics.trust_shortfall(report.data, report.threshold_pct)
+    table = report.derived(metrics.trust_shortfall, report.threshold_pct)
     keys = list(narrative.DRIVER_LABELS)
     out = pd.DataFrame({"driver": [label(narrative.DRIVER_LABELS[k]) for k in keys]})
     london = [float(table[f"driver_{k}_gbp_m"].sum()) for k in keys]
@@ -152,7 +152,7 @@ def figures(report: Report) -> Figures:
 def summary(report: Report) -> str:
     """The board summary: variance to plan, who is behind, CIP against plan."""
     figs = report.figures()
-    table = metrics.trust_shortfall(report.data, report.threshold_pct)
+    table = report.derived(metrics.trust_shortfall, report.threshold_pct)
     if report.is_region:
         text = narrative.provider_summary_london(figs, table, report.threshold_pct)
         who = "London's NHS trusts' in-month variance to plan"
