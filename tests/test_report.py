@@ -378,3 +378,32 @@ def test_an_organisations_ranking_tables_show_its_peers(monkeypatch: pytest.Monk
     assert len(pcts.pct_table(pct).frame) == 5
     needing = pcts.pct_table(pct, only_needing_support=True)
     assert "ranked" not in needing.caption  # the list of PCTs needing support is never cut
+
+
+def test_a_derived_table_is_computed_once_and_handed_out_as_copies(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A trust's report ranks the trusts once, however many of its tables read the ranking;
+    a caller that changes its copy changes nothing the next caller sees."""
+    report = open_report("provider_shortfall", "2010-11-M10", "RF4")
+    calls: list[float] = []
+    real = metrics.trust_shortfall
+
+    def counted(data: Any, threshold_pct: float) -> pd.DataFrame:
+        calls.append(threshold_pct)
+        return real(data, threshold_pct)
+
+    counted.__qualname__ = real.__qualname__  # the cache key names the function
+    monkeypatch.setattr(metrics, "trust_shortfall", counted)
+    providers.trust_table(report)
+    providers.behind_plan_table(report)
+    providers.drivers_table(report)
+    report.summary_markdown()
+    assert calls == [report.threshold_pct]
+    first = report.derived(counted, report.threshold_pct)
+    first.loc[:, "variance_to_plan_gbp_m"] = 0.0
+    again = report.derived(counted, report.threshold_pct)
+    assert again["variance_to_plan_gbp_m"].abs().sum() > 0
+    assert again.equals(real(report.data, report.threshold_pct))
+    report.derived(counted, 2.0)  # another option is another table
+    assert calls == [report.threshold_pct, 2.0]

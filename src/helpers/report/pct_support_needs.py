@@ -95,9 +95,14 @@ def qipp_category_table(report: Report) -> Table:
 # --- headline figures, from organisation rows ------------------------------------------
 
 
-def headline_figures(data: PeriodData, org_code: str = REGION) -> Figures:
-    """Headline figures of the pct_support_needs report (London's PCTs, or one PCT)."""
-    table = metrics.pct_support(data)
+def headline_figures(
+    data: PeriodData, org_code: str = REGION, *, support: pd.DataFrame | None = None
+) -> Figures:
+    """Headline figures of the pct_support_needs report (London's PCTs, or one PCT).
+
+    ``support``: ``metrics.pct_support(data)`` if already computed.
+    """
+    table = metrics.pct_support(data) if support is None else support
     if org_code == REGION:
         qipp = metrics.savings_summary(data).loc["QIPP"]
         figs: dict[str, Any] = {
@@ -129,7 +134,8 @@ def headline_figures(data: PeriodData, org_code: str = REGION) -> Figures:
 
 def figures(report: Report) -> Figures:
     """London's PCTs' (or one PCT's) headline figures, and the trend's latest point."""
-    figs = headline_figures(report.data, report.org_code)
+    support = report.derived(metrics.pct_support)
+    figs = headline_figures(report.data, report.org_code, support=support)
     return {**figs, **trend_figures(variance_trend(report))}
 
 

@@ -115,9 +115,14 @@ def headline_figures(
     data: PeriodData,
     org_code: str = REGION,
     threshold_pct: float = metrics.DEFAULT_BEHIND_PLAN_THRESHOLD_PCT,
+    *,
+    shortfall: pd.DataFrame | None = None,
 ) -> Figures:
-    """Headline figures of the provider_shortfall report (London's trusts, or one trust)."""
-    table = metrics.trust_shortfall(data, threshold_pct)
+    """Headline figures of the provider_shortfall report (London's trusts, or one trust).
+
+    ``shortfall``: ``metrics.trust_shortfall(data, threshold_pct)`` if already computed.
+    """
+    table = metrics.trust_shortfall(data, threshold_pct) if shortfall is None else shortfall
     if org_code == REGION:
         cip = metrics.savings_summary(data).loc["CIP"]
         figs: dict[str, Any] = {
@@ -145,7 +150,8 @@ def headline_figures(
 
 def figures(report: Report) -> Figures:
     """London's trusts' (or one trust's) headline figures, and the trend's latest point."""
-    figs = headline_figures(report.data, report.org_code, report.threshold_pct)
+    shortfall = report.derived(metrics.trust_shortfall, report.threshold_pct)
+    figs = headline_figures(report.data, report.org_code, report.threshold_pct, shortfall=shortfall)
     return {**figs, **trend_figures(variance_trend(report))}
 
 
