@@ -23,7 +23,7 @@ never an in-month value.
 from __future__ import annotations
 
 from collections.abc import Collection, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import pandas as pd
 
@@ -81,11 +81,17 @@ def resolve(submitted: pd.DataFrame, table: str, as_of: Period | None = None) ->
         upto = {s for s in rows["source_period"].unique() if Period.parse(s) <= as_of}
         rows = rows.loc[rows["source_period"].isin(upto)]
     rows = rows.assign(_rank=_order(rows["source_period"]))
-    rows = rows.sort_values([key, "financial_year", "month", "_rank"], kind="stable")
-    group = rows.groupby([key, "financial_year", "month"], sort=False)["source_period"]
-    earlier = group.transform(lambda s: "; ".join(s.iloc[:-1]))
-    latest = rows.assign(replaced=earlier).drop_duplicates(
-        [key, "financial_year", "month"], keep="last"
+    keys = [key, "financial_year", "month"]
+    rows = rows.sort_values([*keys, "_rank"], kind="stable")
+    last = ~rows.duplicated(keys, keep="last")
+    # the returns each kept row replaced, oldest first: joined only where a month was sent twice
+    # (a groupby-transform over every row was most of a trend chart's time)
+    replaced = rows.loc[~last].groupby(keys, sort=False)["source_period"].agg("; ".join)
+    latest = rows.loc[last]
+    latest = latest.assign(
+        replaced=pd.MultiIndex.from_frame(latest[keys]).map(replaced.to_dict()).fillna("")
+        if len(replaced)
+        else ""
     )
     labels = [
         _month_period(y, m) for y, m in zip(latest["financial_year"], latest["month"], strict=True)
@@ -128,6 +134,7 @@ class History:
     returns: tuple[Period, ...]
     submitted: dict[str, pd.DataFrame]
     as_at: Period  # the latest return resolved (the history "as of" this period)
+    _resolved: dict[str, pd.DataFrame] = field(default_factory=dict, compare=False, repr=False)
 
     @classmethod
     def from_returns(cls, returns: Sequence[PeriodData]) -> History:
@@ -137,8 +144,14 @@ class History:
         return cls(periods, submitted, periods[-1])
 
     def table(self, name: str) -> pd.DataFrame:
-        """A resolved table: one row per key and month, latest return up to :attr:`as_at`."""
-        return resolve(self.submitted[name], name, self.as_at)
+        """A resolved table: one row per key and month, latest return up to :attr:`as_at`.
+
+        Resolved once per history (a report's charts read it several times); each call gets
+        its own copy.
+        """
+        if name not in self._resolved:
+            self._resolved[name] = resolve(self.submitted[name], name, self.as_at)
+        return self._resolved[name].copy()
 
     @property
     def financial_position(self) -> pd.DataFrame:
