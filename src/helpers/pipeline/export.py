@@ -18,6 +18,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import subprocess
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cache
@@ -332,6 +333,8 @@ class Exported:
 
     changes: RunChanges
     not_built: list[str]
+    pages_seconds: float = 0.0  # figures, overview and manifest
+    workbook_seconds: float = 0.0
 
 
 def export_period(
@@ -340,6 +343,7 @@ def export_period(
     """Write the period's figures.csv (and its dictionary), changes.csv, index.html,
     board-tables.xlsx, manifest.json and outputs/index.html; return what changed since the
     last run and what could not be built."""
+    t0 = time.perf_counter()
     figs = collect_figures(good_jobs(plan))
     previous = previous_run(plan.output_dir)
     figures_text = figures_csv(figs)
@@ -351,10 +355,13 @@ def export_period(
     write_atomic(plan.output_dir / "figure_definitions.csv", dictionary, only_if_changed=True)
     page = period_page(build_overview(plan, figs, failed, changes))
     write_atomic(plan.output_dir / "index.html", page, only_if_changed=True)
+    t_workbook = time.perf_counter()
     problem = write_workbook(plan, dirs, figures_text, load_reference(dirs.reference))
+    workbook_seconds = time.perf_counter() - t_workbook
     done = finished or now()
     data = manifest(plan, dirs, failed, started, done)
     data["history"] = history(previous, changes, done)
     write_atomic(plan.output_dir / "manifest.json", json.dumps(data, indent=2) + "\n")
     write_outputs_index(dirs.outputs)
-    return Exported(changes, [problem] if problem else [])
+    pages_seconds = time.perf_counter() - t0 - workbook_seconds
+    return Exported(changes, [problem] if problem else [], pages_seconds, workbook_seconds)

@@ -369,6 +369,11 @@ def _finish(
             changes[plan.period], not_built[plan.period] = exported.changes, exported.not_built
             observer.notice(exported.changes.summary(plan.period))
             log.note(plan.period, exported.changes.summary(plan.period))
+            log.note(
+                plan.period,
+                f"pages in {exported.pages_seconds:.2f} s, "
+                f"workbook in {exported.workbook_seconds:.2f} s",
+            )
         else:
             observer.notice(f"{plan.period}: every report up to date, so no figure moved")
     packs = build_packs([(plan, failed[plan.period]) for plan in plans], dirs, workers)
