@@ -318,3 +318,44 @@ def test_kernels_of_a_run_talk_over_private_unix_sockets(
     assert _gone(pid)
     assert not Path(socket_dir).exists()
     assert set(Path(tempfile.gettempdir()).glob(SOCKET_DIR_PREFIX + "*")) == before
+
+
+#: A report that changes the period's loaded frames in place, then says what it sees.
+SPOIL = (
+    "from helpers.data.store import load_period\n"
+    "from helpers.data.history_store import history_for\n"
+    "d = load_period('2010-11-M10')\n"
+    "d.financial_position.loc[:, 'forecast_outturn_gbp_m'] = 0.0\n"
+    "d.reference.organisations.loc[:, 'name'] = 'spoilt'\n"
+    "h = history_for('2010-11-M10')\n"
+    "h.submitted['financial_position'].loc[:, 'ytd_actual_gbp_m'] = 0.0\n"
+)
+LOOK = (
+    "from helpers.data.store import load_period\n"
+    "from helpers.data.history_store import history_for\n"
+    "d = load_period('2010-11-M10')\n"
+    "h = history_for('2010-11-M10')\n"
+    "print(round(float(d.financial_position['forecast_outturn_gbp_m'].abs().sum()), 1), "
+    "sorted(set(d.reference.organisations['name']))[:1], "
+    "round(float(h.financial_position['ytd_actual_gbp_m'].abs().sum()), 1))"
+)
+
+
+@pytest.mark.slow
+def test_a_report_that_changes_loaded_frames_changes_nothing_the_next_sees(
+    kernelspec: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The fork server loads the period's frames, reference data and history once (warm);
+    a report that overwrites them in place, in its own kernel or in the same one, leaves the
+    next report reading the returns as they are."""
+    warm = [("helpers.report.opening:warm", ["2010-11-M10", ""])]
+    with running_fork_server(warm=warm) as socket_path:
+        monkeypatch.setenv(ENV_VAR, socket_path)
+        fresh, _, _ = _run(_notebook(tmp_path / "fresh.ipynb", LOOK))
+        spoilt, _, ppid = _run(_notebook(tmp_path / "spoil.ipynb", SPOIL, LOOK))
+        after, _, _ = _run(_notebook(tmp_path / "after.ipynb", LOOK))
+        assert ppid == ping(socket_path)["pid"]
+    seen = fresh[1][0]["text"]
+    assert float(seen.split()[0]) > 0 and "spoilt" not in seen
+    assert spoilt[2][0]["text"] == seen  # the same kernel, loading again: copies each time
+    assert after[1][0]["text"] == seen  # the next kernel

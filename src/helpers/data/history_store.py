@@ -15,6 +15,7 @@ writes a temporary folder and swaps it in by rename, under a lock, as the period
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import shutil
@@ -135,10 +136,16 @@ def load_history(
         raw_dir=raw_dir, processed_dir=processed_dir, reference_dir=reference_dir
     )
     with layer_lock(processed_dir, HISTORY, exclusive=False):
-        manifest = json.loads((folder / MANIFEST).read_text("utf-8"))
-        submitted = {t: pd.read_parquet(folder / "submitted" / f"{t}.parquet") for t in KEYS}
-    returns = tuple(Period.parse(p) for p in manifest["returns"])
+        text = (folder / MANIFEST).read_bytes()
+        submitted = {t: frame.copy() for t, frame in _read_submitted(folder, text).items()}
+    returns = tuple(Period.parse(p) for p in json.loads(text)["returns"])
     return History(returns, submitted, returns[-1])
+
+
+@functools.lru_cache(maxsize=4)
+def _read_submitted(folder: Path, manifest: bytes) -> dict[str, pd.DataFrame]:
+    """The history's submitted rows, read once per process while its manifest is the same."""
+    return {t: pd.read_parquet(folder / "submitted" / f"{t}.parquet") for t in KEYS}
 
 
 def history_for(

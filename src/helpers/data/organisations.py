@@ -12,6 +12,7 @@ refused with the file, row, column, value and what was expected, never a traceba
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
@@ -190,9 +191,31 @@ def _region_problems(orgs: CheckedTable) -> list[Problem]:
     ]
 
 
-@lru_cache(maxsize=4)
 def load_reference(reference_dir: Path = REFERENCE_DIR) -> Reference:
-    """Load and check organisations.csv and cluster_membership.csv from ``reference_dir``."""
+    """Load and check organisations.csv and cluster_membership.csv from ``reference_dir``.
+
+    Checked once per process while the files' contents stay the same (a kernel may live
+    long; a forked kernel inherits what its fork server checked).
+    """
+    checked = _load_reference(reference_dir, _contents(reference_dir))
+    return Reference(checked.organisations.copy(), checked.membership.copy())  # each its own
+
+
+def _contents(reference_dir: Path) -> tuple[tuple[str, str], ...]:
+    """Each reference file's sha256 ('' for one that is missing or unreadable)."""
+    out = []
+    for name in REFERENCE_TABLES:
+        try:
+            digest = hashlib.sha256((reference_dir / f"{name}.csv").read_bytes()).hexdigest()
+        except OSError:
+            digest = ""
+        out.append((name, digest))
+    return tuple(out)
+
+
+@lru_cache(maxsize=4)
+def _load_reference(reference_dir: Path, contents: tuple[tuple[str, str], ...]) -> Reference:
+    """:func:`load_reference` for files of these ``contents`` (the cache's key)."""
     problems: list[Problem] = []
     tables = {name: _read_checked(reference_dir, name, problems) for name in REFERENCE_TABLES}
     orgs, members = tables["organisations"], tables["cluster_membership"]

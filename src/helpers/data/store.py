@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import functools
 import hashlib
 import json
 import os
@@ -25,7 +26,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from helpers.data.organisations import Reference, load_reference
+from helpers.data.organisations import load_reference
 from helpers.data.period_data import PeriodData, tidy_frame
 from helpers.data.periods import Period
 from helpers.data.returns import period_files
@@ -94,17 +95,6 @@ def history_input_hash(
 
 
 # --- building and loading ---------------------------------------------------------------
-
-_REFERENCES: dict[Path, tuple[dict[str, str], Reference]] = {}
-
-
-def _reference(reference_dir: Path, hashes: dict[str, str]) -> Reference:
-    """The reference data, reloaded when its files' hashes change (a kernel may live long)."""
-    cached = _REFERENCES.get(reference_dir)
-    if cached is None or cached[0] != hashes:
-        load_reference.cache_clear()
-        _REFERENCES[reference_dir] = (hashes, load_reference(reference_dir))
-    return _REFERENCES[reference_dir][1]
 
 
 @contextlib.contextmanager
@@ -190,7 +180,7 @@ def build_processed(
         for stale in processed_dir.glob(f".{p}.*"):  # left by a build that was killed
             if stale.is_dir():
                 shutil.rmtree(stale, ignore_errors=True)
-        data = validate_period(p, raw_dir, _reference(reference_dir, found["reference"]))
+        data = validate_period(p, raw_dir, load_reference(reference_dir))
         with storage_faults(final):
             tmp = Path(tempfile.mkdtemp(prefix=f".{p}.tmp-", dir=processed_dir))
             try:
@@ -216,11 +206,16 @@ def load_period(
         p, raw_dir=raw_dir, processed_dir=processed_dir, reference_dir=reference_dir
     )
     with layer_lock(processed_dir, p, exclusive=False):
-        frames = {
-            name: tidy_frame(name, pd.read_parquet(folder / f"{name}.parquet")) for name in TABLES
-        }
-    found = _inputs(p, raw_dir, reference_dir)["reference"]
-    return PeriodData.from_tables(p, frames, _reference(reference_dir, found))
+        frames = _read_layer(folder, (folder / MANIFEST).read_bytes())
+    copies = {name: frame.copy() for name, frame in frames.items()}
+    return PeriodData.from_tables(p, copies, load_reference(reference_dir))
+
+
+@functools.lru_cache(maxsize=8)
+def _read_layer(folder: Path, manifest: bytes) -> dict[str, pd.DataFrame]:
+    """A period layer's frames, read once per process while its manifest is the same (a
+    forked kernel inherits its fork server's; :func:`load_period` hands out copies)."""
+    return {name: tidy_frame(name, pd.read_parquet(folder / f"{name}.parquet")) for name in TABLES}
 
 
 def available_periods(raw_dir: Path = RAW_DIR) -> list[Period]:

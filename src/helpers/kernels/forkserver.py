@@ -40,6 +40,8 @@ from typing import Any
 from helpers.errors import ForkRefusedError, ForkServerError
 
 ENV_VAR = "NHS_KIT_FORK_SERVER"
+#: A call the server makes before forking: ``("module:function", [string arguments])``.
+Warm = tuple[str, Sequence[str]]
 #: Set to 0 to start every kernel from scratch instead of forking it from a warm server.
 SWITCH_VAR = "NHS_KIT_FORK"
 INLINE_BACKEND = "module://matplotlib_inline.backend_inline"
@@ -143,13 +145,18 @@ def _receive(sock: socket.socket, max_fds: int) -> tuple[dict[str, Any], list[in
 # --- starting and stopping ------------------------------------------------------------------
 @contextlib.contextmanager
 def running_fork_server(
-    socket_path: str | None = None, timeout: float = 60, preload: Sequence[str] = ()
+    socket_path: str | None = None,
+    timeout: float = 60,
+    preload: Sequence[str] = (),
+    warm: Sequence[Warm] = (),
 ) -> Iterator[str]:
     """Run a fork server for the duration of the block; yield its socket path.
 
     ``preload`` names more modules for it to import after :data:`PRELOAD` (the caller's own,
-    e.g. the report package). On exit (also on KeyboardInterrupt) the server is stopped and
-    kills the kernels it forked that are still running.
+    e.g. the report package); ``warm`` calls for it to make once, after them, so that every
+    kernel inherits what they load (``("helpers.report.opening:warm", ["2011-12-Q1", ""])``:
+    the period's data). On exit (also on KeyboardInterrupt) the server is stopped and kills
+    the kernels it forked that are still running.
     """
     with contextlib.ExitStack() as stack:
         if socket_path is None:
@@ -159,6 +166,7 @@ def running_fork_server(
         argv = [sys.executable, "-m", "helpers.kernels.forkserver", "--socket", socket_path]
         argv += ["--parent-pid", str(os.getpid())]
         argv += [a for name in preload for a in ("--preload", name)]
+        argv += [a for call in warm for a in ("--warm", json.dumps([call[0], list(call[1])]))]
         server = subprocess.Popen(argv, env=env, stdin=subprocess.DEVNULL, start_new_session=True)
         stack.callback(_stop, server)
         _wait_ready(server, socket_path, timeout)
@@ -166,19 +174,22 @@ def running_fork_server(
 
 
 @contextlib.contextmanager
-def warm_kernels(wanted: bool = True, preload: Sequence[str] = ()) -> Iterator[None]:
+def warm_kernels(
+    wanted: bool = True, preload: Sequence[str] = (), warm: Sequence[Warm] = ()
+) -> Iterator[None]:
     """Run a fork server for the block and point this process's kernels (and its children's) at it.
 
     Each kernel is still a fresh process used once; with ``wanted`` false, ``NHS_KIT_FORK=0``,
     off Linux or when the server fails to start, kernels start from scratch as usual.
-    ``preload``: modules the server imports for its kernels besides :data:`PRELOAD`.
+    ``preload``: modules the server imports for its kernels besides :data:`PRELOAD`;
+    ``warm``: calls it makes before forking any (see :func:`running_fork_server`).
     """
     if not wanted or os.environ.get(SWITCH_VAR, "1") == "0" or sys.platform != "linux":
         yield
         return
     with contextlib.ExitStack() as stack:
         try:
-            socket_path = stack.enter_context(running_fork_server(preload=preload))
+            socket_path = stack.enter_context(running_fork_server(preload=preload, warm=warm))
         except ForkServerError as exc:
             log.warning("%s; starting kernels from scratch", exc)
             yield
@@ -247,6 +258,17 @@ def preload(modules: Sequence[str] = PRELOAD) -> list[str]:
     for name in [m for m in sys.modules if m.split(".")[0] == "matplotlib_inline"]:
         del sys.modules[name]
     return loaded
+
+
+def warm_call(call: str) -> None:
+    """Make one ``["module:function", [args]]`` call; a failure is logged, never fatal (the
+    kernels then load what it would have loaded themselves)."""
+    try:
+        target, call_args = json.loads(call)
+        module, _, function = str(target).partition(":")
+        getattr(importlib.import_module(module), function)(*call_args)
+    except Exception as exc:  # a warm-up is only ever an optimisation
+        log.warning("fork server: warming %s failed (%s: %s)", call, type(exc).__name__, exc)
 
 
 def import_time_mismatch(env: Mapping[str, str]) -> list[str]:
@@ -473,12 +495,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--socket", required=True, help="path of the Unix socket to listen on")
     parser.add_argument("--parent-pid", type=int, default=os.getppid(), help="stop if it dies")
     parser.add_argument("--preload", action="append", default=[], help="a module to import too")
+    parser.add_argument("--warm", action="append", default=[], help='["module:function", [args]]')
     args = parser.parse_args(argv)
     if sys.path and (sys.path[0] == "" or Path(sys.path[0]) == Path.cwd()):
         del sys.path[0]  # as ipykernel_launcher does; each kernel's shell adds '' back
     handlers = _startup_handlers()
     signal.signal(signal.SIGTERM, _exit_on_signal)
     loaded = preload((*PRELOAD, *args.preload))
+    for call in args.warm:
+        warm_call(call)
     tasks = sum(1 for _ in Path("/proc/self/task").iterdir())
     if tasks != 1:
         log.warning("fork server: %d threads after preloading; forking anyway", tasks)

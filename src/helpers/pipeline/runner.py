@@ -274,7 +274,12 @@ def _run(
 
                 run_jobs_dask(to_run, scheduler, on_result)
             else:
-                with warm_kernels(bool(to_run), KERNEL_PRELOAD):
+                warm = [
+                    ("helpers.report.opening:warm", [plan.period, str(plan.params.returns_dir)])
+                    for plan in plans
+                    if plan.to_run
+                ]
+                with warm_kernels(bool(to_run), KERNEL_PRELOAD, warm):
                     run_jobs(to_run, workers, on_result)
     finally:
         observer.stopped()

@@ -18,6 +18,7 @@ from pathlib import Path
 import pandas as pd
 
 from helpers import formats
+from helpers.data.history_store import history_for
 from helpers.data.organisations import REGION, Reference, load_reference
 from helpers.data.period_data import PeriodData
 from helpers.data.periods import Period
@@ -220,4 +221,13 @@ def _open(family: str, period: object, org_code: object, options: dict[str, obje
     )
 
 
-__all__ = ["KIT_PARAMETERS", "family_spec", "open_report", "returns_location"]
+def warm(period: str, returns_dir: str = "") -> None:
+    """Load what a report of ``period`` reads (reference data, the period, its history) into
+    this process's caches: the fork server calls it, so every kernel it forks inherits them."""
+    p = parse_period(period)
+    load_reference()
+    _load(p, returns_dir)
+    history_for(p, returns_dir)
+
+
+__all__ = ["KIT_PARAMETERS", "family_spec", "open_report", "returns_location", "warm"]
