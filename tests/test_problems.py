@@ -5,6 +5,8 @@ from __future__ import annotations
 import csv
 import io
 
+import pytest
+
 from helpers.messages import QUOTE_LIMIT, quoted
 from helpers.problems import Problem, problems_csv, summary_lines
 
@@ -71,3 +73,16 @@ def test_quoted_values_are_never_longer_than_a_line() -> None:
         nested = [nested] * 9
     assert len(quoted(nested)) <= 2 * QUOTE_LIMIT + 3
     assert len(quoted({f"k{i}": "v" * 500 for i in range(500)})) <= 2 * QUOTE_LIMIT + 3
+
+
+def test_column_letters_match_openpyxl() -> None:
+    """The kit's column letters are openpyxl's (the reference), without importing it per run."""
+    from openpyxl.utils import get_column_letter
+
+    from helpers.problems import column_letter
+
+    assert [column_letter(n) for n in range(1, 18279)] == [
+        get_column_letter(n) for n in range(1, 18279)
+    ]
+    with pytest.raises(ValueError, match="starts at 1"):
+        column_letter(0)

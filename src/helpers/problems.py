@@ -104,3 +104,15 @@ def _as_text(cell: str) -> str:
     if cell.startswith(_FORMULA_START) and not _PLAIN_NUMBER.fullmatch(cell):
         return "'" + cell
     return cell
+
+
+def column_letter(number: int) -> str:
+    """A spreadsheet column's letters from its 1-based number: 1 is ``A``, 28 is ``AB``
+    (openpyxl's ``get_column_letter``, without importing openpyxl on every run)."""
+    if number < 1:
+        raise ValueError(f"a column number starts at 1, not {number}")
+    letters = ""
+    while number:
+        number, rest = divmod(number - 1, 26)
+        letters = chr(ord("A") + rest) + letters
+    return letters

@@ -18,13 +18,12 @@ from typing import Any
 
 import pandas as pd
 import pandera.pandas as pa
-from openpyxl.utils import get_column_letter
 
 from helpers.data.raw_tables import RawTable
 from helpers.data.returns import parse_money
 from helpers.data.schemas import SPECS, Kind, column_kinds, dtypes, expected
 from helpers.errors import NotFiniteError
-from helpers.problems import Problem
+from helpers.problems import Problem, column_letter
 
 
 @dataclass
@@ -75,7 +74,7 @@ class CheckedTable:
 
 
 def _letters(positions: Iterable[int]) -> str:
-    return " and ".join(get_column_letter(i + 1) for i in positions)
+    return " and ".join(column_letter(i + 1) for i in positions)
 
 
 def header_problems(table: RawTable) -> tuple[list[Problem], bool]:

@@ -16,11 +16,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
-from openpyxl.utils import get_column_letter
 
 from helpers.data.schemas import SPECS
 from helpers.messages import quoted
-from helpers.problems import Problem
+from helpers.problems import Problem, column_letter
 
 #: How far down a sheet a header row below title rows is looked for.
 _HEADER_SEARCH_ROWS = 10
@@ -113,7 +112,7 @@ def table_from_grid(
                     source,
                     "no column name above values (expected a name from the data dictionary)",
                     (1,),
-                    get_column_letter(i + 1),
+                    column_letter(i + 1),
                 )
             )
     for n, cells in body:

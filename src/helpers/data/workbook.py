@@ -20,14 +20,11 @@ from typing import Any
 from xml.etree import ElementTree
 
 import numpy as np
-import openpyxl
-from openpyxl.utils import get_column_letter
-from openpyxl.utils.datetime import from_excel
 
 from helpers.data.raw_tables import RawReturns, table_from_grid
 from helpers.data.schemas import TABLES, date_columns
 from helpers.messages import quoted
-from helpers.problems import Problem
+from helpers.problems import Problem, column_letter
 
 #: Significant digits of an Excel number (what Excel shows and computes with).
 EXCEL_DIGITS = 15
@@ -45,6 +42,8 @@ def _cell_text(value: object, is_date: bool) -> str:
         return "TRUE" if value else "FALSE"
     if isinstance(value, (int, float)) and is_date:
         try:  # a date typed as a serial number
+            from openpyxl.utils.datetime import from_excel  # loaded with a workbook
+
             return str(from_excel(value).date().isoformat())
         except (ValueError, OverflowError):
             pass
@@ -60,6 +59,8 @@ def _cell_text(value: object, is_date: bool) -> str:
 
 
 def read_workbook(path: Path, out: RawReturns) -> None:
+    import openpyxl  # only for a workbook of returns: a run of CSV returns never loads it
+
     try:
         with warnings.catch_warnings():
             # openpyxl warns about features it drops (data validation, conditional
@@ -115,7 +116,7 @@ def _sheet_grid(
                             f"formula {quoted(formula)} has no saved value (expected a value: "
                             "open the workbook in Excel and save it, or type the value)",
                             (n,),
-                            col or get_column_letter(i + 1),
+                            col or column_letter(i + 1),
                         )
                     )
             cells.append(_cell_text(value, col in dates))
