@@ -505,8 +505,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     for call in args.warm:
         warm_call(call)
     tasks = sum(1 for _ in Path("/proc/self/task").iterdir())
-    if tasks != 1:
-        log.warning("fork server: %d threads after preloading; forking anyway", tasks)
+    if tasks != 1:  # pyarrow's thread pools and jemalloc's: Arrow re-creates them after a fork
+        log.info("fork server: %d threads after preloading and warming; forking anyway", tasks)
     gc.collect()
     gc.freeze()  # keep the preloaded objects' pages shared with the kernels
     gc.disable()
