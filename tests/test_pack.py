@@ -27,6 +27,7 @@ from helpers.errors import PackError
 from helpers.figures import figures_bundle
 from helpers.paths import ProjectPaths
 from helpers.pipeline import pack, runner
+from helpers.pipeline.pack_columns import PADDING_PT, PAGE_WIDTH_PT, column_widths, text_width
 from helpers.pipeline.pack_html import pack_links, pack_outline
 from helpers.pipeline.pack_reports import (
     board_table_html,
@@ -187,6 +188,8 @@ def test_a_report_body_has_its_headings_shifted_charts_with_alt_text_and_board_t
     assert "<h4>Summary</h4>" in body and "<h1" not in body and "<h2" not in body
     assert 'alt="[chart: Bars of RF4]"' in body
     assert "<caption>Variance of RF4, £m</caption>" in body
+    assert re.search(r'<table class="board" style="width: [\d.]+%">', body)  # laid out fixed
+    assert body.count('<col style="width: ') == 3 + 3  # the table's and the figures' columns
     assert '<th class="money" scope="col">Variance £m</th>' in body
     assert '<th scope="row">&lt;b&gt;PCTs&lt;/b&gt;</th>' in body  # data is text, escaped
     assert '<td class="money">(106.8)</td>' in body and '<td class="pct">17.0</td>' in body
@@ -203,6 +206,41 @@ def test_a_table_prints_the_cells_its_html_prints_not_its_rounded_data() -> None
     assert '<td class="money">0.0</td>' in board_table_html(
         bundle["application/vnd.nhs-kit.table+json"], bundle["text/html"]
     )
+
+
+def percents(css: str) -> float:
+    assert css.endswith("%")
+    return float(css[:-1])
+
+
+def test_a_narrow_table_takes_its_columns_widest_texts_and_no_more_of_the_page() -> None:
+    widths = column_widths(["Driver", "London £m"], ["text", "money"], [["CIP slippage", "(74.1)"]])
+    table = percents(widths.table) / 100 * PAGE_WIDTH_PT
+    driver, london = (percents(w) / 100 * table for w in widths.columns)
+    assert driver == pytest.approx(text_width("CIP slippage") + PADDING_PT, abs=0.3)
+    assert london == pytest.approx(text_width("London £m", bold=True) + PADDING_PT, abs=0.3)
+    assert text_width("(74.1)") < text_width("1,234.5") < text_width("Variance", bold=True)
+    caption = "Drivers of the variance to plan, £m"  # on one line: the table widens for it
+    wider = column_widths(["Driver", "London £m"], ["text", "money"], [["CIP", "(7.1)"]], caption)
+    assert percents(wider.table) / 100 * PAGE_WIDTH_PT >= text_width(caption, bold=True) * 8 / 7.5
+
+
+def test_a_wide_table_fills_the_page_numbers_fit_and_names_widen_before_headers() -> None:
+    name = "Barking Havering and Redbridge University Hospitals NHS Trust"
+    headers = ["Code", "NHS trust"] + [f"Forecast variance {i} £m" for i in range(9)]
+    rows = [["RF4", name] + ["(1,234.5)"] * 9]
+    widths = column_widths(headers, ["text", "text"] + ["money"] * 9, rows)
+    assert widths.table == "100.00%"
+    columns = [percents(w) / 100 * PAGE_WIDTH_PT for w in widths.columns]
+    assert sum(columns) == pytest.approx(PAGE_WIDTH_PT, abs=0.5)  # 0.01% rounding
+    number = max(text_width("(1,234.5)"), text_width("Forecast", bold=True)) + PADDING_PT
+    assert all(c == pytest.approx(number, abs=0.3) for c in columns[2:])  # headers wrap
+    assert columns[1] > text_width("University", bold=True) + PADDING_PT  # the name widened
+
+
+def test_a_table_too_wide_for_the_page_is_shared_out_as_its_narrowest_columns() -> None:
+    widths = column_widths(["a"] * 30, ["money"] * 30, [["(123,456.7)"] * 30])
+    assert widths.table == "100.00%" and len(set(widths.columns)) == 1
 
 
 def test_a_table_whose_html_and_data_disagree_is_a_pack_error() -> None:

@@ -32,6 +32,7 @@ from helpers import formats
 from helpers.errors import PackError
 from helpers.figures import FIGURES_MIME
 from helpers.pipeline.export import html_exporter
+from helpers.pipeline.pack_columns import column_widths
 from helpers.pipeline.pages import environment
 from helpers.report.display import TABLE_MIME
 from helpers.report.registry import FAMILIES
@@ -85,13 +86,20 @@ def printed_cells(table_html: str) -> list[list[str]]:
 def board_table_html(table: Mapping[str, Any], table_html: str) -> str:
     """A board table from its data and the cell texts of its HTML (``""`` when empty)."""
     rows = printed_cells(table_html) if table["rows"] else []
-    width = len(table["columns"])
+    kinds = [c["kind"] for c in table["columns"]]
+    width = len(kinds)
     if len(rows) != len(table["rows"]) or any(len(r) != width for r in rows):
         raise PackError(
             f"the table {table['caption']!r} prints {len(rows)} rows where its data has "
             f"{len(table['rows'])} of {width} columns"
         )
-    return environment().get_template("board_table.html.j2").render({**table, "rows": rows})
+    headers = [c["header"] for c in table["columns"]]
+    widths = column_widths(headers, kinds, rows, table["caption"])
+    return (
+        environment()
+        .get_template("board_table.html.j2")
+        .render({**table, "rows": rows, "widths": widths})
+    )
 
 
 # --- headline figures -----------------------------------------------------------------------
@@ -125,8 +133,12 @@ def headline_figures_html(payload: Mapping[str, Any]) -> str:
         f"Headline figures of this report ({len(rows)}); negative amounts in brackets; "
         "each is defined at the end of the pack"
     )
+    texts = [[row["label"], row["value"], row["unit"]] for row in rows]
+    widths = column_widths(["Figure", "Value", "Unit"], ["text", "money", "unit"], texts, caption)
     return (
-        environment().get_template("headline_figures.html.j2").render(caption=caption, figures=rows)
+        environment()
+        .get_template("headline_figures.html.j2")
+        .render(caption=caption, figures=rows, widths=widths)
     )
 
 
