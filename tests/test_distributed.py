@@ -28,6 +28,7 @@ import pytest
 from dask_cluster import Cluster, local_cluster
 from kit_project import add_cell, kit_env, make_project, run_kit
 
+from helpers.kernels.forkserver import SWITCH_VAR
 from helpers.pipeline import runner
 from helpers.pipeline.distributed import ClusterError, differences, require_distributed
 from helpers.pipeline.job import KERNEL_PRELOAD
@@ -363,12 +364,20 @@ class FakeClient:
         self.calls.append(("register", plugin.name))
 
 
-def test_a_run_replaces_the_warm_kernels_of_other_helper_code_and_keeps_its_own() -> None:
+def test_a_run_replaces_the_warm_kernels_of_other_helper_code_and_keeps_its_own(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.delenv(SWITCH_VAR, raising=False)
     name = plugin_name()
     old = PLUGIN_PREFIX + "0" * 16
     client = FakeClient(["shuffle", old, name])
     assert warm_workers(client) == name
     assert client.calls == [("unregister", old), ("register", name)]  # a no-op: idempotent
+
+    monkeypatch.setenv(SWITCH_VAR, "0")  # kernels from scratch: the warm servers stop
+    client = FakeClient(["shuffle", name])
+    assert warm_workers(client) == ""
+    assert client.calls == [("unregister", name)]
 
 
 def project_root(cluster: Cluster) -> Path:

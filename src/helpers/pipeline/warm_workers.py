@@ -16,7 +16,9 @@ kernels and exits. Where a server cannot start, that worker's kernels start from
 The plugin's name carries the helper code's hash and the plugin is idempotent: a later run of
 the same code finds it in place and its servers stay warm between runs; a run whose helper
 code changed removes the old plugin (its servers stop) before registering its own, so no
-kernel forks from helper modules older than the code on disk.
+kernel forks from helper modules older than the code on disk. ``NHS_KIT_FORK=0`` where the run
+starts removes the plugin and starts every kernel from scratch; in one worker's environment,
+that worker's.
 """
 
 from __future__ import annotations
@@ -31,7 +33,7 @@ from typing import Any
 
 from distributed import WorkerPlugin  # this module is imported only with --scheduler
 
-from helpers.kernels.forkserver import warm_kernels
+from helpers.kernels.forkserver import SWITCH_VAR, warm_kernels
 from helpers.pipeline.job import KERNEL_PRELOAD
 from helpers.pipeline.plan import code_hash
 
@@ -99,11 +101,15 @@ def warm_workers(client: Any) -> str:
     """Have every worker of ``client``'s cluster fork warm kernels; return the plugin's name.
 
     Waits until each worker's fork server is ready (seconds, only when the plugin is new).
+    With ``NHS_KIT_FORK=0`` here, the plugin is removed instead (its servers stop) and every
+    kernel starts from scratch; the name returned is then ''.
     """
-    name = plugin_name()
+    wanted = os.environ.get(SWITCH_VAR, "1") != "0"
+    name = plugin_name() if wanted else ""
     for stale in client.run_on_scheduler(_registered_plugins):
         if stale.startswith(PLUGIN_PREFIX) and stale != name:
-            log.info("warm kernels: removing %s (other helper code)", stale)
+            log.info("warm kernels: removing %s", stale)
             client.unregister_worker_plugin(stale)
-    client.register_plugin(WarmKernels(name))  # idempotent: nothing happens if it is there
+    if wanted:
+        client.register_plugin(WarmKernels(name))  # idempotent: nothing happens if it is there
     return name
