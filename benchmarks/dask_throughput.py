@@ -3,37 +3,59 @@
 Usage::
 
     .venv/bin/python benchmarks/dask_throughput.py            # writes benchmarks/results/dask.json
-    .venv/bin/python benchmarks/dask_throughput.py --runs 3
+    .venv/bin/python benchmarks/dask_throughput.py --plan reduced --runs 3   # a quick look
 
-Every configuration runs the same reduced plan (8 reports of 2011-12-Q1, two per family) in
-a throw-away project copy with ``reports --force``, ``--runs`` times; the first run of a fresh
-cluster also pays each worker's first imports (papermill, nbconvert), so the best run is the
-figure to compare. A "run" is the whole ``python -m helpers.cli reports`` command, client
-start-up and the period's export included. The clusters are real ``dask scheduler`` and
-``dask worker --nworkers 1 --nthreads 1`` processes on 127.0.0.1 (tests/dask_cluster.py).
-Timings on a shared machine are noisy: the load average is recorded with them.
+Every configuration runs the same plan in a throw-away project copy with ``reports --force``,
+``--runs`` times: by default every report of 2011-12-Q1 (73); ``--plan reduced`` runs 8 of
+them, two per family, where a run's fixed costs (the command's start-up, the local run's fork
+server, the period's export) weigh as much as the reports and favour the cluster, whose
+workers and fork servers outlive a run. A "run" is the whole ``python -m helpers.cli
+reports`` command, client start-up and the period's export included. The clusters are real
+``dask scheduler`` and ``dask worker --nworkers 1 --nthreads 1`` processes on 127.0.0.1
+(tests/dask_cluster.py); each takes turns with the local pool of as many jobs, run by run, so
+that a change in the machine's load falls on both, and is suspended while the local pool runs
+(so that the local runs have the machine as they would without a cluster). The first run
+on a fresh cluster also starts each worker's fork server and its first imports (papermill,
+nbconvert), so the best run is the figure to compare, and the first is shown beside it. It
+prints reports per second for each configuration and the ratio of 2 Dask workers to the local
+pool of 2 jobs (the target is 90%). Timings on a shared machine are noisy: the load average
+before each run is recorded with it, and so is the CPU time a run costs in all (the command,
+its workers, fork servers and kernels; on Dask also the scheduler, nannies and workers),
+which another program's load changes far less than it changes the wall time.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import platform
+import resource
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+
+import psutil
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests"))
 
-from dask_cluster import local_cluster  # noqa: E402
+from dask_cluster import Cluster, local_cluster  # noqa: E402
 from kit_project import kit_env, make_project, run_kit  # noqa: E402
 
+from helpers.paths import ProjectPaths  # noqa: E402
+from helpers.pipeline.params import load_params  # noqa: E402
+from helpers.pipeline.plan import build_plan  # noqa: E402
+
 PERIOD = "2011-12-Q1"
-PLAN = {
+#: ``--plan reduced``: two reports per family.
+REDUCED = {
     "regional_outturn": ["Q36", "NCL"],
     "provider_shortfall": ["Q36", "RAL"],
     "pct_support_needs": ["Q36", "5K7"],
@@ -41,94 +63,209 @@ PLAN = {
 }
 THRESHOLD_FAMILIES = ("regional_outturn", "provider_shortfall")
 RESULT = ROOT / "benchmarks" / "results" / "dask.json"
+#: 2 Dask workers should reach this share of the local pool's reports per second at 2 jobs.
+TARGET = 0.9
+#: The clusters' scheduler must not drop workers that were suspended while a local run ran.
+CLUSTER_ENV = {"DASK_DISTRIBUTED__SCHEDULER__WORKER_TTL": "1 hour"}
 
 
-def reduced_copy(root: Path) -> Path:
-    """A project copy whose only params file runs :data:`PLAN`."""
+def project_copy(root: Path, plan: str) -> tuple[Path, int]:
+    """A project copy running the whole period, or only :data:`REDUCED`; and its report count."""
     make_project(root, periods=(PERIOD,))
-    families = {
-        family: {"orgs": orgs, "options": {"threshold_pct": 1.0}}
-        if family in THRESHOLD_FAMILIES
-        else {"orgs": orgs}
-        for family, orgs in PLAN.items()
-    }
-    spec = {"period": PERIOD, "returns_dir": "", "families": families}
-    (root / "params" / f"{PERIOD}.yaml").write_text(json.dumps(spec), encoding="utf-8")
-    return root
+    if plan == "reduced":
+        families = {
+            family: {"orgs": orgs, "options": {"threshold_pct": 1.0}}
+            if family in THRESHOLD_FAMILIES
+            else {"orgs": orgs}
+            for family, orgs in REDUCED.items()
+        }
+        spec = {"period": PERIOD, "returns_dir": "", "families": families}
+        (root / "params" / f"{PERIOD}.yaml").write_text(json.dumps(spec), encoding="utf-8")
+    dirs = ProjectPaths.under(root)
+    return root, len(build_plan(load_params(dirs.params / f"{PERIOD}.yaml", dirs), dirs).jobs)
 
 
-def timed_runs(root: Path, runs: int, *args: str) -> tuple[list[float], list[str]]:
-    """Wall seconds of ``runs`` good forced runs of the reduced plan, and why others failed.
+@dataclass
+class Config:
+    """One way of running the plan (local pool or cluster), and what its runs measured."""
 
-    A run with a failed report (on this shared machine: a kernel that lost its port to another
-    process and timed out) is not timed; up to two such runs are retried.
-    """
-    seconds: list[float] = []
-    failures: list[str] = []
-    while len(seconds) < runs:
+    name: str
+    args: list[str]
+    cluster: Cluster | None = None
+    seconds: list[float] = field(default_factory=list)
+    cpu_s: list[float] = field(default_factory=list)
+    loads: list[float] = field(default_factory=list)
+    failures: list[str] = field(default_factory=list)
+
+    def run(self, root: Path) -> None:
+        """One forced run of the copy's plan; a run with a failed report is not counted."""
+        load, cpu = round(os.getloadavg()[0], 2), cpu_seconds(self.cluster)
         t0 = time.perf_counter()
-        proc = run_kit(root, "reports", "--period", PERIOD, "--force", *args)
-        if proc.returncode == 0:
-            seconds.append(round(time.perf_counter() - t0, 2))
-            continue
-        failures.append(next((ln for ln in proc.stderr.splitlines() if "failed:" in ln), "?"))
-        if len(failures) > 2:
-            raise SystemExit(f"runs keep failing ({' '.join(args)}):\n{proc.stderr[-3000:]}")
-    return seconds, failures
+        proc = run_kit(root, "reports", "--period", PERIOD, "--force", *self.args)
+        wall = round(time.perf_counter() - t0, 2)
+        if proc.returncode != 0:
+            self.failures.append(next((x for x in proc.stderr.splitlines() if "failed:" in x), "?"))
+            if len(self.failures) > 2:
+                raise SystemExit(f"{self.name}: runs keep failing: {self.failures}")
+            return
+        self.seconds.append(wall)
+        self.cpu_s.append(round(cpu_seconds(self.cluster) - cpu, 2))
+        self.loads.append(load)
+        print(f"  {self.name}: {wall:.1f} s, CPU {self.cpu_s[-1]:.1f} s (load {load:.2f})",
+              file=sys.stderr, flush=True)  # fmt: skip
+
+    def summary(self, reports: int) -> dict[str, Any]:
+        """The runs' wall and CPU times, the first and best runs' reports per second, loads."""
+        return {
+            "runs_s": self.seconds,
+            "cpu_s": self.cpu_s,
+            "load_average_1min_before_each_run": self.loads,
+            "first_reports_per_s": round(reports / self.seconds[0], 3),
+            "best_reports_per_s": round(reports / min(self.seconds), 3),
+            "best_cpu_s_per_report": round(min(self.cpu_s) / reports, 3),
+            "failed_runs_not_timed": self.failures,
+        }
 
 
-def summary(timed: tuple[list[float], list[str]]) -> dict[str, Any]:
-    """The runs' wall times, the best run's reports per second, and the untimed failed runs."""
-    seconds, failures = timed
-    reports = sum(len(orgs) for orgs in PLAN.values())
+def cpu_seconds(cluster: Cluster | None) -> float:
+    """CPU seconds so far of this process's finished children (a local run, the command line)
+    and of the cluster's processes: scheduler, nannies, workers, fork servers, and the kernels
+    those have reaped."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    total = usage.ru_utime + usage.ru_stime
+    for top in cluster.procs if cluster else []:
+        with contextlib.suppress(psutil.NoSuchProcess):
+            parent = psutil.Process(top.pid)
+            for proc in (parent, *parent.children(recursive=True)):
+                with contextlib.suppress(psutil.NoSuchProcess):
+                    t = proc.cpu_times()
+                    total += t.user + t.system + t.children_user + t.children_system
+    return total
+
+
+def measure(runs: int, plan: str) -> tuple[int, dict[str, Any]]:
+    """The plan's report count; reports per second of the local pool and of Dask, 1 and 2.
+
+    For 1, then for 2: a cluster of that many workers is started, and the local pool of that
+    many jobs and the cluster take turns, run by run (the order reversed every other round),
+    so that a change in the machine's load falls on both. While the local pool runs, the
+    cluster's processes are suspended (an idle 2-worker cluster costs about 0.15 of a core).
+    """
+    configs: dict[str, Config] = {}
+    with tempfile.TemporaryDirectory(prefix="dask-bench-") as tmp:
+        root, reports = project_copy(Path(tmp) / "project", plan)
+        for n in (1, 2):
+            folder = Path(tmp) / f"cluster-{n}"
+            folder.mkdir()
+            with local_cluster(folder, kit_env(root, CLUSTER_ENV), n) as cluster:
+                local = Config(f"local_{n}_jobs", ["--jobs", str(n)])
+                dask = Config(f"dask_{n}_workers", ["--scheduler", cluster.address()], cluster)
+                for round_ in range(runs):
+                    for config in (local, dask) if round_ % 2 == 0 else (dask, local):
+                        with contextlib.nullcontext() if config.cluster else suspended(cluster):
+                            while len(config.seconds) <= round_:
+                                config.run(root)
+                configs.update({local.name: local, dask.name: dask})
+    names = ("local_1_jobs", "local_2_jobs", "dask_1_workers", "dask_2_workers")
+    return reports, {name: configs[name].summary(reports) for name in names}
+
+
+@contextlib.contextmanager
+def suspended(cluster: Cluster) -> Iterator[None]:
+    """Stop every process of ``cluster`` (SIGSTOP) for the block, so it takes no CPU."""
+    procs = []
+    for top in cluster.procs:
+        parent = psutil.Process(top.pid)
+        procs += [parent, *parent.children(recursive=True)]
+    for proc in procs:
+        proc.suspend()
+    try:
+        yield
+    finally:
+        for proc in procs:
+            with contextlib.suppress(psutil.NoSuchProcess):
+                proc.resume()
+
+
+def comparison(results: dict[str, Any]) -> dict[str, Any]:
+    """2 Dask workers against the local pool of 2 jobs, best runs and first runs."""
+    dask, local = results["dask_2_workers"], results["local_2_jobs"]
+    best = dask["best_reports_per_s"] / local["best_reports_per_s"]
+    first = dask["first_reports_per_s"] / local["first_reports_per_s"]
+    cpu = dask["best_cpu_s_per_report"] / local["best_cpu_s_per_report"]
     return {
-        "runs_s": seconds,
-        "best_reports_per_s": round(reports / min(seconds), 3),
-        "failed_runs_not_timed": failures,
-        "load_average_1min_after": round(os.getloadavg()[0], 2),
+        "dask_2_workers_over_local_2_jobs_best": round(best, 3),
+        "dask_2_workers_over_local_2_jobs_first": round(first, 3),
+        "dask_2_workers_cpu_per_report_over_local_2_jobs": round(cpu, 3),
+        "target": TARGET,
+        "reached": best >= TARGET,
     }
 
 
-def measure(runs: int) -> dict[str, Any]:
-    """Reports per second with 1 and 2 Dask workers, and with the local pool of 1 and 2."""
-    results: dict[str, Any] = {}
-    with tempfile.TemporaryDirectory(prefix="dask-bench-") as tmp:
-        root = reduced_copy(Path(tmp) / "project")
-        for jobs in (1, 2):
-            results[f"local_{jobs}_jobs"] = summary(timed_runs(root, runs, "--jobs", str(jobs)))
-        for workers in (1, 2):
-            folder = Path(tmp) / f"cluster-{workers}"
-            folder.mkdir()
-            with local_cluster(folder, kit_env(root), workers) as cluster:
-                address = cluster.address()
-                results[f"dask_{workers}_workers"] = summary(
-                    timed_runs(root, runs, "--scheduler", address)
-                )
-    return results
+def machine() -> dict[str, Any]:
+    """The CPU, core count, Python and date of this measurement."""
+    model = ""
+    with contextlib.suppress(OSError):
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    return {
+        "cpu": model or platform.processor(),
+        "cpus": os.cpu_count(),
+        "python": platform.python_version(),
+        "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
+    }
+
+
+def report(record: dict[str, Any]) -> str:
+    """The figures as a table, then the ratio and whether it reaches the target."""
+    lines = [
+        f"{record['plan']['reports']} reports of {record['plan']['period']} "
+        f"({record['plan']['name']} plan), {record['machine']['cpus']} cores "
+        f"({record['machine']['cpu']}), {record['machine']['date']}",
+        f"{'configuration':<16} {'runs (s)':<16} {'first/s':>7} {'best/s':>7} "
+        f"{'CPU s/report':>12}  load before each run",
+    ]
+    for name, r in record["results"].items():
+        runs = ", ".join(f"{s:.1f}" for s in r["runs_s"])
+        load = ", ".join(f"{x:.2f}" for x in r["load_average_1min_before_each_run"])
+        lines.append(
+            f"{name:<16} {runs:<16} {r['first_reports_per_s']:>7.3f} "
+            f"{r['best_reports_per_s']:>7.3f} {r['best_cpu_s_per_report']:>12.2f}  {load}"
+        )
+    c = record["comparison"]
+    verdict = "reached" if c["reached"] else "NOT reached"
+    lines.append(
+        f"dask 2 workers / local 2 jobs, reports per second: "
+        f"{c['dask_2_workers_over_local_2_jobs_best']:.0%} (best runs; first runs "
+        f"{c['dask_2_workers_over_local_2_jobs_first']:.0%}); target {c['target']:.0%}: "
+        f"{verdict}; CPU per report {c['dask_2_workers_cpu_per_report_over_local_2_jobs']:.0%} "
+        f"of the local pool's"
+    )
+    return "\n".join(lines)
 
 
 def main(argv: list[str] | None = None) -> int:
     """Measure, print and write :data:`RESULT`."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=2, help="forced runs per configuration")
+    parser.add_argument("--plan", choices=("period", "reduced"), default="period")
     parser.add_argument("--output", type=Path, default=RESULT)
     args = parser.parse_args(argv)
-    load_before = os.getloadavg()[0]
-    results = measure(args.runs)
+    reports, results = measure(args.runs, args.plan)
     record = {
-        "plan": {"period": PERIOD, "reports": sum(len(o) for o in PLAN.values())},
+        "plan": {"period": PERIOD, "name": args.plan, "reports": reports, "runs": args.runs},
         "results": results,
-        "machine": {
-            "cpus": os.cpu_count(),
-            "python": platform.python_version(),
-            "load_average_1min_before_after": [round(load_before, 2), os.getloadavg()[0]],
-        },
-        "note": "wall time of whole `reports --force` commands; kernels on Dask workers start "
-        "from scratch, local kernels fork from the warm server; shared, noisy machine",
+        "comparison": comparison(results),
+        "machine": machine(),
+        "note": "wall time of whole `reports --force` commands; local and Dask kernels fork "
+        "from warm fork servers (the local run starts its own each run, a Dask worker's "
+        "outlives runs); shared, noisy machine",
     }
     args.output.parent.mkdir(parents=True, exist_ok=True)
     args.output.write_text(json.dumps(record, indent=2) + "\n", encoding="utf-8")
-    print(json.dumps(record, indent=2))
+    print(report(record))
     return 0
 
 

@@ -36,11 +36,14 @@ class Cluster:
 
     def start(self, *args: str, log: str) -> None:
         """Start ``dask <args>`` in a new session, its output to ``<folder>/<log>``."""
+        # Not the fork server of the process starting the cluster (a test session's, say):
+        # workers start their own.
+        env = {k: v for k, v in self.env.items() if k != "NHS_KIT_FORK_SERVER"}
         with (self.folder / log).open("wb") as out:
             proc = subprocess.Popen(
                 [sys.executable, "-m", "dask", *args],
                 cwd=self.folder,
-                env=dict(self.env),
+                env=env,
                 stdout=out,
                 stderr=subprocess.STDOUT,
                 start_new_session=True,

@@ -4,24 +4,35 @@ The cluster runs a reduced sample plan (8 reports of 2011-12-Q1) and must give w
 run gives. Worker deaths are made deterministic by a cell added to the copy's
 ``provider_shortfall`` notebook: for the reports named in ``<root>/faults.json`` it logs the
 attempt (its worker's pid) and kills its own worker with SIGKILL, mid-report, as many times as
-the file says; the nannies restart the dead workers.
+the file says; the nannies restart the dead workers. A last cell in every notebook of the copy
+records the kernel's ancestry (kernel, fork server, worker, nanny) under ``<root>/kernels/``,
+to prove the reports ran on kernels forked from their worker's own warm fork server.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
+import signal
+import subprocess
 import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import nbformat
+import psutil
 import pytest
 from dask_cluster import Cluster, local_cluster
-from kit_project import kit_env, make_project, run_kit
+from kit_project import add_cell, kit_env, make_project, run_kit
 
+from helpers.kernels.forkserver import SWITCH_VAR
 from helpers.pipeline import runner
 from helpers.pipeline.distributed import ClusterError, differences, require_distributed
+from helpers.pipeline.job import KERNEL_PRELOAD
+from helpers.pipeline.warm_workers import PLUGIN_PREFIX, WarmKernels, plugin_name, warm_workers
 
 Q1 = "2011-12-Q1"
 M10 = "2010-11-M10"
@@ -43,14 +54,35 @@ _root = pathlib.Path.cwd().parent
 _key = f"{period}/provider_shortfall/{org_code}"
 _faults = _root / "faults.json"
 _deaths = json.loads(_faults.read_text()).get(_key, 0) if _faults.is_file() else 0
+_worker = os.getppid()
+if b"helpers.kernels.forkserver" in pathlib.Path(f"/proc/{_worker}/cmdline").read_bytes():
+    _worker = int(pathlib.Path(f"/proc/{_worker}/stat").read_text().rsplit(")")[-1].split()[1])
 if _deaths:
     _log = _root / "attempts" / (_key.replace("/", "_") + ".txt")
     _log.parent.mkdir(exist_ok=True)
     with _log.open("a") as _fh:
-        _fh.write(f"{os.getppid()}\\n")
+        _fh.write(f"{_worker}\\n")
     if len(_log.read_text().splitlines()) <= _deaths:
-        os.kill(os.getppid(), signal.SIGKILL)  # the worker running this report dies
+        os.kill(_worker, signal.SIGKILL)  # the worker running this report dies
         time.sleep(60)"""
+ANCESTRY_CELL = """\
+import json, os, pathlib
+_ancestry, _pid = [], os.getpid()
+for _ in range(4):  # the kernel, its parent (a fork server), the worker, the nanny
+    _cmd = pathlib.Path(f"/proc/{_pid}/cmdline").read_bytes().replace(b"\\0", b" ")
+    _ancestry.append({"pid": _pid, "cmdline": _cmd.decode()})
+    _pid = int(pathlib.Path(f"/proc/{_pid}/stat").read_text().rsplit(")")[-1].split()[1])
+_out = pathlib.Path.cwd().parent / "kernels" / f"{os.getpid()}.json"
+_out.parent.mkdir(exist_ok=True)
+_report = f"{period}/FAMILY/{org_code}"
+_out.write_text(json.dumps({"report": _report, "ancestry": _ancestry}))"""
+HANG_CELL = """\
+import os, pathlib, time
+_hang = pathlib.Path.cwd().parent / "hang"
+if _hang.is_file():
+    (pathlib.Path.cwd().parent / "hanging").write_text(str(os.getpid()))
+    while _hang.is_file():
+        time.sleep(0.2)"""
 
 
 def reduced_project(root: Path) -> Path:
@@ -65,15 +97,74 @@ def reduced_project(root: Path) -> Path:
     return root
 
 
-def add_fault_cell(root: Path) -> None:
-    """Put :data:`FAULT_CELL` after the parameters of the copy's provider_shortfall notebook."""
+def insert_after_parameters(root: Path, source: str) -> None:
+    """Put ``source`` in a cell after the parameters of the copy's provider_shortfall notebook."""
     path = root / "notebooks" / "provider_shortfall.ipynb"
     nb = nbformat.read(path, as_version=4)
     at = next(i for i, c in enumerate(nb.cells) if "parameters" in c.metadata.get("tags", []))
-    nb.cells.insert(at + 1, nbformat.v4.new_code_cell(FAULT_CELL, id="fault-injection"))
+    nb.cells.insert(at + 1, nbformat.v4.new_code_cell(source, id="fault-injection"))
     nbformat.write(nb, path)
+
+
+def add_fault_cell(root: Path) -> None:
+    """Put :data:`FAULT_CELL` in provider_shortfall, and :data:`ANCESTRY_CELL` last everywhere."""
+    insert_after_parameters(root, FAULT_CELL)
     faults = {DIES_ONCE: 1, DIES_ALWAYS: 99}
     (root / "faults.json").write_text(json.dumps(faults), encoding="utf-8")
+    for family in REDUCED[Q1]:
+        add_cell(root, family, ANCESTRY_CELL.replace("FAMILY", family))
+
+
+def kernel_ancestries(root: Path, period: str) -> list[tuple[str, list[dict[str, Any]]]]:
+    """Per kernel that ran a report of ``period`` to the end: the report and its ancestry.
+
+    A report can run twice: one that finished on a worker that then died, before the runner
+    had its result, is run again (Dask recomputes a result lost with its worker).
+    """
+    found = []
+    for file in (root / "kernels").glob("*.json"):
+        record = json.loads(file.read_text())
+        if record["report"].startswith(f"{period}/"):
+            found.append((record["report"], record["ancestry"]))
+    return found
+
+
+def _ppid(pid: int) -> int:
+    return int((Path("/proc") / str(pid) / "stat").read_text().rsplit(")")[-1].split()[1])
+
+
+def fork_servers(root: Path) -> dict[int, int]:
+    """The fork servers of the copy at ``root`` (by its NHS_KIT_ROOT): pid -> the pid it serves.
+
+    A server stops as soon as the process it serves (``--parent-pid``) is not its parent any
+    more; one left with another parent is an orphan. A forked kernel shows its server's command
+    line and environment too: it is told apart by its parent, a server.
+    """
+    wanted = f"NHS_KIT_ROOT={root}".encode()
+    found = {}
+    for proc in Path("/proc").glob("[0-9]*"):
+        try:
+            argv = (proc / "cmdline").read_bytes().split(b"\0")
+            if b"helpers.kernels.forkserver" not in argv:
+                continue
+            if wanted in (proc / "environ").read_bytes().split(b"\0"):
+                found[int(proc.name)] = int(argv[argv.index(b"--parent-pid") + 1])
+        except (OSError, ValueError):
+            continue
+    kernels = set()
+    for pid in found:
+        with contextlib.suppress(OSError, IndexError, ValueError):
+            if _ppid(pid) in found:
+                kernels.add(pid)
+    return {pid: served for pid, served in found.items() if pid not in kernels}
+
+
+def running(pid: int) -> bool:
+    """Whether ``pid`` runs (a zombie nobody reaps in this container counts as gone)."""
+    try:
+        return psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
+        return False
 
 
 def attempts(root: Path, key: str) -> list[str]:
@@ -81,8 +172,9 @@ def attempts(root: Path, key: str) -> list[str]:
     return (root / "attempts" / (key.replace("/", "_") + ".txt")).read_text().split()
 
 
-def leftovers(root: Path) -> tuple[list[str], list[int]]:
-    """Temporary files under outputs/, and processes still running in the copy's notebooks/."""
+def leftovers(root: Path) -> tuple[list[str], list[int], list[int]]:
+    """Temporary files under outputs/, processes still running in the copy's notebooks/ (its
+    kernels), and its fork servers whose worker has gone."""
     notebooks = str((root / "notebooks").resolve())
     deadline = time.monotonic() + 15  # an orphaned kernel notices its parent's death in ~1 s
     while True:
@@ -90,12 +182,17 @@ def leftovers(root: Path) -> tuple[list[str], list[int]]:
         kernels = []
         for proc in Path("/proc").glob("[0-9]*"):
             try:
-                if str((proc / "cwd").readlink()) == notebooks:
+                if str((proc / "cwd").readlink()) == notebooks and running(int(proc.name)):
                     kernels.append(int(proc.name))
             except OSError:
                 continue
-        if not kernels or time.monotonic() > deadline:
-            return temps, kernels
+        orphans = []
+        for server, served in fork_servers(root).items():
+            with contextlib.suppress(OSError, IndexError, ValueError):
+                if running(server) and _ppid(server) != served:
+                    orphans.append(server)
+        if not (kernels or orphans) or time.monotonic() > deadline:
+            return temps, kernels, orphans
         time.sleep(0.5)
 
 
@@ -146,7 +243,17 @@ def test_cluster_run_equals_local_run_and_survives_a_worker_death(
     assert ral.metadata["nhs_kit"]["org_code"] == "RAL"
     manifest = json.loads((out / "manifest.json").read_text())
     assert manifest.keys() == json.loads((expected / "manifest.json").read_text()).keys()
-    assert leftovers(project) == ([], [])
+    assert leftovers(project) == ([], [], [])  # the killed worker's fork server went with it
+
+    ancestries = kernel_ancestries(project, Q1)  # every report, on a kernel forked warm
+    assert {report for report, _ in ancestries} == {
+        f"{Q1}/{family}/{org}" for family, orgs in REDUCED[Q1].items() for org in orgs
+    }
+    nannies = {proc.pid for proc in cluster.procs[1:]}
+    for report, (kernel, server, worker, nanny) in ancestries:
+        assert "-m helpers.kernels.forkserver" in server["cmdline"], (report, kernel, server)
+        assert f"--parent-pid {worker['pid']} " in server["cmdline"]  # the worker's own server
+        assert nanny["pid"] in nannies, (report, worker, nanny)
 
 
 @pytest.mark.slow
@@ -162,7 +269,7 @@ def test_report_whose_workers_keep_dying_is_retried_once_then_failed(
     folder = project / "outputs" / M10 / "provider_shortfall"
     assert not (folder / "RAL.ipynb").exists()  # never recorded as done
     assert not (project / "outputs" / M10 / ".state" / "provider_shortfall" / "RAL.json").exists()
-    assert leftovers(project) == ([], [])
+    assert leftovers(project) == ([], [], [])
     assert cluster.alive()  # the nannies restarted their workers
 
 
@@ -176,6 +283,101 @@ def test_workers_that_see_another_project_are_refused_before_any_report(
     assert "cannot run this project's reports" in proc.stderr
     assert f"project root is '{project_root(cluster)}', expected '{other.resolve()}'" in proc.stderr
     assert not list((other / "outputs" / M10).glob("*/*.ipynb"))
+
+
+@pytest.mark.slow
+def test_warm_kernels_go_with_a_worker_killed_mid_report_and_with_the_cluster(
+    tmp_path: Path,
+) -> None:
+    root = reduced_project(tmp_path / "project")
+    insert_after_parameters(root, HANG_CELL)  # M10's one report waits while <root>/hang exists
+    (root / "hang").touch()
+    (tmp_path / "cluster").mkdir()
+    with local_cluster(tmp_path / "cluster", kit_env(root), 2) as cluster:
+        address = cluster.address()
+        command = ["reports", "--period", M10, "--scheduler", address]
+        with (tmp_path / "run.log").open("w") as log:
+            run = subprocess.Popen(
+                [sys.executable, "-m", "helpers.cli", *command],
+                env=kit_env(root), stdout=log, stderr=subprocess.STDOUT,
+            )  # fmt: skip
+        try:
+            kernel = wait_for_pid(root / "hanging", run, tmp_path / "run.log")
+            server = _ppid(kernel)
+            worker = _ppid(server)
+            nanny = next(p for p in cluster.procs[1:] if p.pid == _ppid(worker))
+            assert fork_servers(root).get(server) == worker  # the kernel forked from its server
+            assert len(fork_servers(root)) == 2  # and each worker has one
+
+            os.killpg(nanny.pid, signal.SIGKILL)  # kill -9 of `dask worker`: nanny and worker
+            nanny.wait()
+            assert all_gone([kernel, server]), "the dead worker's kernel or fork server runs"
+
+            (root / "hang").unlink()  # the report, retried on the other worker, finishes
+            assert run.wait(timeout=300) == 0, (tmp_path / "run.log").read_text()[-3000:]
+        finally:
+            if run.poll() is None:
+                run.kill()
+        servers = fork_servers(root)
+        again = run_kit(root, "reports", "--period", M10, "--force", "--scheduler", address)
+        assert again.returncode == 0, again.stderr[-3000:]
+        assert fork_servers(root) == servers  # the plugin, registered again, kept them warm
+        survivors = list(fork_servers(root))
+        assert len(survivors) == 1
+    assert all_gone(survivors), "the cluster has stopped, its fork server still runs"
+    assert leftovers(root) == ([], [], [])
+
+
+def all_gone(pids: list[int], timeout: float = 15) -> bool:
+    """Whether every process of ``pids`` has gone within ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    while any(running(pid) for pid in pids) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    return not any(running(pid) for pid in pids)
+
+
+def wait_for_pid(file: Path, run: subprocess.Popen[bytes], log: Path, timeout: float = 180) -> int:
+    """The pid written to ``file`` by a kernel (while ``run`` still runs; its output in ``log``)."""
+    deadline = time.monotonic() + timeout
+    while not file.is_file() or not file.read_text():
+        assert run.poll() is None, log.read_text()[-3000:]
+        assert time.monotonic() < deadline, f"no kernel wrote {file} in {timeout} s"
+        time.sleep(0.2)
+    return int(file.read_text())
+
+
+class FakeClient:
+    """What :func:`warm_workers` asks of a distributed Client, recorded."""
+
+    def __init__(self, registered: list[str]) -> None:
+        self.registered = registered
+        self.calls: list[tuple[str, str]] = []
+
+    def run_on_scheduler(self, function: Any) -> list[str]:
+        return list(self.registered)
+
+    def unregister_worker_plugin(self, name: str) -> None:
+        self.calls.append(("unregister", name))
+
+    def register_plugin(self, plugin: WarmKernels) -> None:
+        assert plugin.idempotent and plugin.preload == KERNEL_PRELOAD
+        self.calls.append(("register", plugin.name))
+
+
+def test_a_run_replaces_the_warm_kernels_of_other_helper_code_and_keeps_its_own(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.delenv(SWITCH_VAR, raising=False)
+    name = plugin_name()
+    old = PLUGIN_PREFIX + "0" * 16
+    client = FakeClient(["shuffle", old, name])
+    assert warm_workers(client) == name
+    assert client.calls == [("unregister", old), ("register", name)]  # a no-op: idempotent
+
+    monkeypatch.setenv(SWITCH_VAR, "0")  # kernels from scratch: the warm servers stop
+    client = FakeClient(["shuffle", name])
+    assert warm_workers(client) == ""
+    assert client.calls == [("unregister", name)]
 
 
 def project_root(cluster: Cluster) -> Path:

@@ -9,6 +9,9 @@ The contract is :func:`helpers.pipeline.pool.run_jobs`'s: every job runs through
 :func:`helpers.pipeline.job.run_job` (``client.map(run_job, jobs, pure=False)``), and
 ``on_result`` gets one :class:`~helpers.pipeline.job.JobResult` per job as each finishes, so
 skips, the progress bar, the logs, figures.csv and the manifest are the runner's, unchanged.
+As in a local run, kernels fork from a warm fork server: each worker process runs one, started
+by a worker plugin the run registers (:mod:`helpers.pipeline.warm_workers`) and kept between
+runs of the same helper code.
 
 What a cluster must offer, checked before any report is sent: at least one worker, and on
 every worker the same project root (shared storage at the same path), the same helper code
@@ -218,6 +221,9 @@ def run_jobs_dask(
     client = connect(scheduler_address)
     try:
         check_workers(client, scheduler_address)
+        from helpers.pipeline.warm_workers import warm_workers  # imports distributed
+
+        warm_workers(client)
         with one_retry_after_worker_death(client):
             futures = dict(zip(client.map(run_job, jobs, pure=False), jobs, strict=True))
             try:
