@@ -61,10 +61,10 @@ board_pack:
 
 
 def chart_png() -> str:
-    """A 1600 x 900 RGBA PNG (as the kit's charts are: 8 x 4.5 inches at 200 dpi), base64."""
-    image = Image.new("RGBA", (1600, 900), (255, 255, 255, 255))
-    for x in range(200, 1400, 300):
-        image.paste((0, 94, 184, 255), (x, 300, x + 150, 850))
+    """A 1200 x 675 RGB PNG (as the kit's charts are: 8 x 4.5 inches at 150 dpi), base64."""
+    image = Image.new("RGB", (1200, 675), (255, 255, 255))
+    for x in range(150, 1050, 225):
+        image.paste((0, 94, 184), (x, 225, x + 110, 640))
     buf = io.BytesIO()
     image.save(buf, format="PNG")
     return base64.b64encode(buf.getvalue()).decode("ascii")
