@@ -9,6 +9,7 @@ tests read the pack of the full sample run (``sample_run``) with pypdf and pypdf
 from __future__ import annotations
 
 import base64
+import gc
 import io
 import json
 import re
@@ -320,6 +321,7 @@ def test_the_pack_is_a_tagged_pdf_with_title_language_and_a_bookmark_per_section
 ) -> None:
     plan, _, outcome = built
     assert outcome.status == "built" and outcome.path == plan.output_dir / "board-pack.pdf"
+    assert gc.isenabled()  # the garbage collector, paused while WeasyPrint worked
     reader = PdfReader(outcome.path)
     assert len(reader.pages) == outcome.pages >= 9  # cover, contents, overview, 7 reports
     root = reader.trailer["/Root"]
@@ -388,6 +390,7 @@ def test_a_chart_weasyprint_cannot_load_fails_the_pack_rather_than_leaving_it_ou
     nbformat.write(nb, job.ipynb)  # type: ignore[no-untyped-call]
     with pytest.raises(PackError, match=r"^WeasyPrint: Failed to load image at 'data:image/png"):
         pack.build_pack(plan, dirs)
+    assert gc.isenabled()  # paused while WeasyPrint rendered, back on after its failure
     assert not (plan.output_dir / "board-pack.pdf").exists()
 
 
