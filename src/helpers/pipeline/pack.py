@@ -3,7 +3,7 @@
 Usage example (the runner does this for its periods, after their pages)::
 
     outcome = build_pack(plan, dirs, failed=set())
-    outcome.status, outcome.pages, outcome.seconds        # ('built', 262, 41.2)
+    outcome.status, outcome.pages, outcome.seconds        # ('built', 251, 50.2)
     build_packs([(plan_m10, ()), (plan_q1, ())], dirs, workers=2)   # stale ones in parallel
 
 WeasyPrint renders one HTML document (:mod:`~.pack_html`: cover, contents with page numbers,
