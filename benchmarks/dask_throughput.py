@@ -12,16 +12,17 @@ server, the period's export) weigh as much as the reports and favour the cluster
 workers and fork servers outlive a run. A "run" is the whole ``python -m helpers.cli
 reports`` command, client start-up and the period's export included. The clusters are real
 ``dask scheduler`` and ``dask worker --nworkers 1 --nthreads 1`` processes on 127.0.0.1
-(tests/dask_cluster.py); each takes turns with the local pool of as many jobs, run by run, so
-that a change in the machine's load falls on both, and is suspended while the local pool runs
-(so that the local runs have the machine as they would without a cluster). The first run
-on a fresh cluster also starts each worker's fork server and its first imports (papermill,
-nbconvert), so the best run is the figure to compare, and the first is shown beside it. It
-prints reports per second for each configuration and the ratio of 2 Dask workers to the local
-pool of 2 jobs (the target is 90%). Timings on a shared machine are noisy: the load average
-before each run is recorded with it, and so is the CPU time a run costs in all (the command,
-its workers, fork servers and kernels; on Dask also the scheduler, nannies and workers),
-which another program's load changes far less than it changes the wall time.
+(tests/dask_cluster.py) with the settings the README gives (``dask-cluster.yaml``), and for 2
+workers also a cluster with Dask's defaults; each takes turns with the local pool of as many
+jobs, run by run, so that a change in the machine's load falls on all, and is suspended while
+another runs (so that the local runs have the machine as they would without a cluster). The
+first run on a fresh cluster also starts each worker's fork server and its first imports
+(papermill, nbconvert), so the best run is the figure to compare, and the first is shown
+beside it. It prints reports per second for each configuration and the ratio of 2 Dask workers
+to the local pool of 2 jobs (the target is 90%). Timings on a shared machine are noisy: the
+load average before each run is recorded with it, and so is the CPU time a run costs in all
+(the command, its workers, fork servers and kernels; on Dask also the scheduler, nannies and
+workers), which another program's load changes far less than it changes the wall time.
 """
 
 from __future__ import annotations
@@ -46,7 +47,7 @@ import psutil
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests"))
 
-from dask_cluster import Cluster, local_cluster  # noqa: E402
+from dask_cluster import DASK_CONFIG, Cluster, local_cluster  # noqa: E402
 from kit_project import kit_env, make_project, run_kit  # noqa: E402
 
 from helpers.paths import ProjectPaths  # noqa: E402
@@ -146,28 +147,43 @@ def cpu_seconds(cluster: Cluster | None) -> float:
 def measure(runs: int, plan: str) -> tuple[int, dict[str, Any]]:
     """The plan's report count; reports per second of the local pool and of Dask, 1 and 2.
 
-    For 1, then for 2: a cluster of that many workers is started, and the local pool of that
-    many jobs and the cluster take turns, run by run (the order reversed every other round),
-    so that a change in the machine's load falls on both. While the local pool runs, the
-    cluster's processes are suspended (an idle 2-worker cluster costs about 0.15 of a core).
+    For 1, then for 2: the clusters of that many workers are started (with the README's
+    ``dask-cluster.yaml``; for 2 also one with Dask's default settings), and they and the
+    local pool of that many jobs take turns, run by run (the order reversed every other
+    round), so that a change in the machine's load falls on all. Every cluster but the one
+    running is suspended meanwhile (idle, a 2-worker cluster costs 0.1 of a core here).
     """
     configs: dict[str, Config] = {}
     with tempfile.TemporaryDirectory(prefix="dask-bench-") as tmp:
         root, reports = project_copy(Path(tmp) / "project", plan)
         for n in (1, 2):
-            folder = Path(tmp) / f"cluster-{n}"
-            folder.mkdir()
-            with local_cluster(folder, kit_env(root, CLUSTER_ENV), n) as cluster:
-                local = Config(f"local_{n}_jobs", ["--jobs", str(n)])
-                dask = Config(f"dask_{n}_workers", ["--scheduler", cluster.address()], cluster)
-                for round_ in range(runs):
-                    for config in (local, dask) if round_ % 2 == 0 else (dask, local):
-                        with contextlib.nullcontext() if config.cluster else suspended(cluster):
-                            while len(config.seconds) <= round_:
-                                config.run(root)
-                configs.update({local.name: local, dask.name: dask})
+            settings = {"": DASK_CONFIG, "_dask_defaults": None} if n == 2 else {"": DASK_CONFIG}
+            with contextlib.ExitStack() as clusters:
+                phase = [Config(f"local_{n}_jobs", ["--jobs", str(n)])]
+                for suffix, dask_config in settings.items():
+                    folder = Path(tmp) / f"cluster-{n}{suffix}"
+                    folder.mkdir()
+                    env = kit_env(root, CLUSTER_ENV)
+                    cluster = clusters.enter_context(local_cluster(folder, env, n, dask_config))
+                    args = ["--scheduler", cluster.address()]
+                    phase.append(Config(f"dask_{n}_workers{suffix}", args, cluster))
+                take_turns(root, phase, runs)
+            configs.update({config.name: config for config in phase})
     names = ("local_1_jobs", "local_2_jobs", "dask_1_workers", "dask_2_workers")
+    names += ("dask_2_workers_dask_defaults",)
     return reports, {name: configs[name].summary(reports) for name in names}
+
+
+def take_turns(root: Path, configs: list[Config], runs: int) -> None:
+    """``runs`` rounds of one good run per configuration, the others' clusters suspended."""
+    for round_ in range(runs):
+        for config in configs if round_ % 2 == 0 else reversed(configs):
+            with contextlib.ExitStack() as paused:
+                for other in configs:
+                    if other.cluster and other is not config:
+                        paused.enter_context(suspended(other.cluster))
+                while len(config.seconds) <= round_:
+                    config.run(root)
 
 
 @contextlib.contextmanager
@@ -193,10 +209,14 @@ def comparison(results: dict[str, Any]) -> dict[str, Any]:
     best = dask["best_reports_per_s"] / local["best_reports_per_s"]
     first = dask["first_reports_per_s"] / local["first_reports_per_s"]
     cpu = dask["best_cpu_s_per_report"] / local["best_cpu_s_per_report"]
+    defaults = results["dask_2_workers_dask_defaults"]["best_reports_per_s"]
     return {
         "dask_2_workers_over_local_2_jobs_best": round(best, 3),
         "dask_2_workers_over_local_2_jobs_first": round(first, 3),
         "dask_2_workers_cpu_per_report_over_local_2_jobs": round(cpu, 3),
+        "dask_2_workers_dask_defaults_over_local_2_jobs_best": round(
+            defaults / local["best_reports_per_s"], 3
+        ),
         "target": TARGET,
         "reached": best >= TARGET,
     }
@@ -224,14 +244,14 @@ def report(record: dict[str, Any]) -> str:
         f"{record['plan']['reports']} reports of {record['plan']['period']} "
         f"({record['plan']['name']} plan), {record['machine']['cpus']} cores "
         f"({record['machine']['cpu']}), {record['machine']['date']}",
-        f"{'configuration':<16} {'runs (s)':<16} {'first/s':>7} {'best/s':>7} "
+        f"{'configuration':<28} {'runs (s)':<20} {'first/s':>7} {'best/s':>7} "
         f"{'CPU s/report':>12}  load before each run",
     ]
     for name, r in record["results"].items():
         runs = ", ".join(f"{s:.1f}" for s in r["runs_s"])
         load = ", ".join(f"{x:.2f}" for x in r["load_average_1min_before_each_run"])
         lines.append(
-            f"{name:<16} {runs:<16} {r['first_reports_per_s']:>7.3f} "
+            f"{name:<28} {runs:<20} {r['first_reports_per_s']:>7.3f} "
             f"{r['best_reports_per_s']:>7.3f} {r['best_cpu_s_per_report']:>12.2f}  {load}"
         )
     c = record["comparison"]
@@ -241,7 +261,8 @@ def report(record: dict[str, Any]) -> str:
         f"{c['dask_2_workers_over_local_2_jobs_best']:.0%} (best runs; first runs "
         f"{c['dask_2_workers_over_local_2_jobs_first']:.0%}); target {c['target']:.0%}: "
         f"{verdict}; CPU per report {c['dask_2_workers_cpu_per_report_over_local_2_jobs']:.0%} "
-        f"of the local pool's"
+        f"of the local pool's; with Dask's default settings "
+        f"{c['dask_2_workers_dask_defaults_over_local_2_jobs_best']:.0%}"
     )
     return "\n".join(lines)
 

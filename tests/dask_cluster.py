@@ -6,9 +6,11 @@ Usage example::
         run_kit(root, "reports", "--period", "2011-12-Q1", "--scheduler", cluster.address())
 
 The scheduler and each worker (``dask worker --nworkers 1 --nthreads 1``, with its nanny) run
-in their own process group, with the environment given (``NHS_KIT_ROOT`` of the project copy),
-and log to ``<folder>/scheduler.log`` and ``<folder>/worker-<i>.log``; leaving the block stops
-every group, killing what does not stop within 20 s.
+in their own process group, with the environment given (``NHS_KIT_ROOT`` of the project copy)
+and the Dask settings the README gives for a cluster (``DASK_CONFIG=dask-cluster.yaml``; pass
+``dask_config=None`` for Dask's defaults), and log to ``<folder>/scheduler.log`` and
+``<folder>/worker-<i>.log``; leaving the block stops every group, killing what does not stop
+within 20 s.
 """
 
 from __future__ import annotations
@@ -81,9 +83,17 @@ class Cluster:
                 proc.wait()
 
 
+#: The Dask settings the README tells a cluster to use.
+DASK_CONFIG = Path(__file__).resolve().parents[1] / "dask-cluster.yaml"
+
+
 @contextmanager
-def local_cluster(folder: Path, env: Mapping[str, str], workers: int) -> Iterator[Cluster]:
+def local_cluster(
+    folder: Path, env: Mapping[str, str], workers: int, dask_config: Path | None = DASK_CONFIG
+) -> Iterator[Cluster]:
     """Start a scheduler and ``workers`` one-thread workers; stop them all on the way out."""
+    if dask_config is not None:
+        env = {**env, "DASK_CONFIG": str(dask_config)}
     cluster = Cluster(folder, env, workers)
     try:
         cluster.start(

@@ -19,9 +19,10 @@ and the same installed packages as this machine. Worker deaths: for the run, the
 ``allowed-failures`` is set to 1, so a report whose worker dies is rescheduled on another
 worker once and, if that worker dies too, reported as failed (a report that was only queued
 on a dying worker counts that death as well: Dask cannot tell it from a running one). A report
-that merely fails is never retried (``retries=0``): notebooks are deterministic. Ctrl-C
-cancels every report not yet started; reports already running finish on their workers, and
-their outputs, as always, land whole or not at all.
+that merely fails is never retried (``retries=0``): notebooks are deterministic; one that has
+finished is not run again when its worker dies later (its result is released once received,
+else Dask would recompute it). Ctrl-C cancels every report not yet started; reports already
+running finish on their workers, and their outputs, as always, land whole or not at all.
 """
 
 from __future__ import annotations
@@ -228,7 +229,8 @@ def run_jobs_dask(
             futures = dict(zip(client.map(run_job, jobs, pure=False), jobs, strict=True))
             try:
                 for fut in as_completed(futures, loop=client.loop):  # type: ignore[no-untyped-call]
-                    on_result(_result(fut, futures[fut]))
+                    on_result(_result(fut, futures.pop(fut)))
+                    fut.release()  # else Dask runs it again if the worker holding it dies
             except (KeyboardInterrupt, StorageError):
                 client.cancel(list(futures))
                 raise
