@@ -40,6 +40,8 @@ from helpers.kernels.forkserver import (
     running_fork_server,
 )
 from helpers.kernels.kernelspec import PROVISIONER_NAME, install_kernelspec, kernel_dict
+from helpers.paths import DEFAULT
+from helpers.pipeline.job import KERNEL_PRELOAD
 
 #: The state a report could leak: what B prints must match what a fresh kernel prints.
 PROBE = """\
@@ -73,14 +75,17 @@ RANDOM = "import random, numpy as np\nprint(random.random(), np.random.random())
 
 def _notebook(path: Path, *cells: str) -> Path:
     """A notebook whose first cell writes the kernel's pid and parent pid to ``<path>.pid``."""
-    meta = (
-        f"import os\nopen({str(path) + '.pid'!r}, 'w').write(f'{{os.getpid()}} {{os.getppid()}}')"
-    )
     nb = nbformat.v4.new_notebook()
-    nb.cells = [nbformat.v4.new_code_cell(c) for c in (meta, *cells)]
+    nb.cells = [nbformat.v4.new_code_cell(c) for c in (_pid_cell(path), *cells)]
     nb.metadata["kernelspec"] = {"name": "nhs-kit", "display_name": "nhs-kit", "language": "python"}
     nbformat.write(nb, path)
     return path
+
+
+def _pid_cell(path: Path) -> str:
+    """A cell that writes the kernel's pid and parent pid to ``<path>.pid`` (read by _run)."""
+    pid_file = str(path) + ".pid"
+    return f"import os\nopen({pid_file!r}, 'w').write(f'{{os.getpid()}} {{os.getppid()}}')"
 
 
 def _run(path: Path, **kwargs: Any) -> tuple[list[Any], int, int]:
@@ -359,3 +364,51 @@ def test_a_report_that_changes_loaded_frames_changes_nothing_the_next_sees(
     assert float(seen.split()[0]) > 0 and "spoilt" not in seen
     assert spoilt[2][0]["text"] == seen  # the same kernel, loading again: copies each time
     assert after[1][0]["text"] == seen  # the next kernel
+
+
+@pytest.mark.slow
+def test_kernels_of_a_server_that_rehearsed_a_report_start_as_fresh_ones(
+    kernelspec: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The server runs a whole provider report before forking (``helpers.report.rehearsal``):
+    its kernels still see a fresh kernel's settings, globals and threads, and a report run in
+    one gives the outputs it gives in a kernel forked from a server that rehearsed nothing."""
+    notebook = DEFAULT.notebooks / "provider_shortfall.ipynb"
+    rehearsal = ("helpers.report.rehearsal:rehearse", [str(notebook), json.dumps(RF4_M10)])
+    probe = _notebook(tmp_path / "probe.ipynb", PROBE, CHART)
+    report = _report_notebook(tmp_path / "report.ipynb", notebook, {**RF4_M10, "org_code": "RAL"})
+    outputs = {}
+    for name, warm in (("plain", []), ("rehearsed", [rehearsal])):
+        with running_fork_server(preload=KERNEL_PRELOAD, warm=warm) as socket_path:
+            monkeypatch.setenv(ENV_VAR, socket_path)
+            outputs[name] = (_run(probe)[0], _run(report)[0])
+    plain, rehearsed = outputs["plain"], outputs["rehearsed"]
+    assert rehearsed[0][1:] == plain[0][1:]  # rcParams, options, globals, env, threads; chart
+    assert _texts(rehearsed[1]) == _texts(plain[1])  # the report reads the same
+    assert len(_texts(plain[1])) >= 8 and any("RAL" in text for text in _texts(plain[1]))
+
+
+RF4_M10 = {"period": "2010-11-M10", "org_code": "RF4"}
+
+
+def _report_notebook(path: Path, notebook: Path, parameters: dict[str, str]) -> Path:
+    """``notebook``'s code cells, ``parameters`` set after its parameters cell, at ``path``."""
+    nb = nbformat.read(notebook, as_version=4)
+    nb.cells = [cell for cell in nb.cells if cell.cell_type == "code"]  # outputs for _run
+    index = next(i for i, c in enumerate(nb.cells) if "parameters" in c.metadata.get("tags", []))
+    lines = "\n".join(f"{name} = {value!r}" for name, value in parameters.items())
+    nb.cells.insert(index + 1, nbformat.v4.new_code_cell(lines))
+    nb.cells.insert(0, nbformat.v4.new_code_cell(_pid_cell(path)))
+    nbformat.write(nb, path)
+    return path
+
+
+def _texts(cells: list[Any]) -> list[str]:
+    """Every text/markdown or text/html output of ``cells`` (images left out)."""
+    return [
+        str(out.get("data", {}).get(mime, ""))
+        for outs in cells
+        for out in outs
+        for mime in ("text/markdown", "text/html")
+        if mime in out.get("data", {})
+    ]

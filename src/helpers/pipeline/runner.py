@@ -18,11 +18,12 @@ Nothing here prints: a :class:`RunObserver` hears what happens as it happens.
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import signal
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import FrameType
@@ -50,7 +51,7 @@ from helpers.pipeline.job import KERNEL_PRELOAD, JobResult
 from helpers.pipeline.lock import period_lock
 from helpers.pipeline.pack import build_packs, pack_path
 from helpers.pipeline.params import PeriodParams, load_params, params_files
-from helpers.pipeline.plan import Plan, build_plan
+from helpers.pipeline.plan import Job, Plan, build_plan
 from helpers.pipeline.pool import run_jobs
 
 
@@ -279,10 +280,32 @@ def _run(
                     for plan in plans
                     if plan.to_run
                 ]
+                warm += rehearsals(to_run)
                 with warm_kernels(bool(to_run), KERNEL_PRELOAD, warm):
                     run_jobs(to_run, workers, on_result)
     finally:
         observer.stopped()
+
+
+#: A family is rehearsed in the fork server (see :mod:`helpers.report.rehearsal`) when at
+#: least this many of its reports are to run: the rehearsal costs about one report's time,
+#: once, before the first kernel forks, and saves each report its first-run costs.
+REHEARSE_FROM = 3
+
+
+def rehearsals(jobs: Sequence[Job]) -> list[tuple[str, list[str]]]:
+    """Fork-server warm calls that rehearse one report of each family with enough to run."""
+    by_family: dict[str, list[Job]] = {}
+    for job in jobs:
+        by_family.setdefault(job.family, []).append(job)
+    return [
+        (
+            "helpers.report.rehearsal:rehearse",
+            [str(family_jobs[0].notebook), json.dumps(family_jobs[0].parameters)],
+        )
+        for family_jobs in by_family.values()
+        if len(family_jobs) >= REHEARSE_FROM
+    ]
 
 
 def _check_options(jobs: int | None, scheduler: str | None) -> None:
