@@ -15,7 +15,7 @@ import datetime as dt
 import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from pathlib import Path
 
 import pandas as pd
@@ -58,22 +58,46 @@ class Reference:
         day = (pd.Timestamp(dt.date(y, m, 1)) + pd.offsets.MonthEnd(0)).date()
         return org_code in set(self.valid_on(day)["org_code"])
 
+    @cached_property
+    def _names_and_types(self) -> dict[str, tuple[str, str]]:
+        """org_code -> (name, org_type) of its first row (looked up for every report)."""
+        orgs = self.organisations
+        out: dict[str, tuple[str, str]] = {}
+        for code, name, org_type in zip(
+            orgs["org_code"], orgs["name"], orgs["org_type"], strict=True
+        ):
+            out.setdefault(str(code), (str(name), str(org_type)))
+        return out
+
+    def _entry(self, org_code: str) -> tuple[str, str]:
+        try:
+            return self._names_and_types[org_code]
+        except KeyError:
+            raise ReferenceDataError(
+                f"organisation {org_code!r} is not in the reference data"
+            ) from None
+
     def name(self, org_code: str) -> str:
         """The organisation's name, raising ReferenceDataError if unknown."""
-        row = self.organisations.loc[self.organisations["org_code"] == org_code]
-        if row.empty:
-            raise ReferenceDataError(f"organisation {org_code!r} is not in the reference data")
-        return str(row["name"].iloc[0])
+        return self._entry(org_code)[0]
 
     def org_type(self, org_code: str) -> str:
         """The organisation's type (sha, cluster, pct, care_trust, nhs_trust)."""
-        row = self.organisations.loc[self.organisations["org_code"] == org_code]
-        if row.empty:
-            raise ReferenceDataError(f"organisation {org_code!r} is not in the reference data")
-        return str(row["org_type"].iloc[0])
+        return self._entry(org_code)[1]
+
+    @cached_property
+    def _members(self) -> dict[tuple[str, Period], list[str]]:
+        """cluster_members' answers so far (a regional report asks some 80 times)."""
+        return {}
 
     def cluster_members(self, cluster_code: str, period: Period) -> list[str]:
         """PCT codes in ``cluster_code`` at the period's end, sorted."""
+        key = (cluster_code, period)
+        if key not in self._members:
+            self._members[key] = self._cluster_members(cluster_code, period)
+        return list(self._members[key])
+
+    def _cluster_members(self, cluster_code: str, period: Period) -> list[str]:
         mem = self.membership
         ts = pd.Timestamp(period.end_date)
         ok = (

@@ -21,6 +21,7 @@ import hashlib
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -131,8 +132,20 @@ def code_hash(package_dir: Path = HELPERS_DIR) -> str:
         if path.relative_to(package_dir).as_posix() in NOT_FINGERPRINTED:
             continue
         digest.update(path.relative_to(package_dir).as_posix().encode() + b"\0")
-        digest.update(file_sha256(path).encode())
+        digest.update(_stat_keyed_sha256(path, _stat_key(path)).encode())
     return digest.hexdigest()
+
+
+def _stat_key(path: Path) -> tuple[int, int, int]:
+    st = path.stat()
+    return st.st_ino, st.st_size, st.st_mtime_ns
+
+
+@lru_cache(maxsize=4096)
+def _stat_keyed_sha256(path: Path, key: tuple[int, int, int]) -> str:
+    """sha256 of a file while its inode, size and modification time stay ``key``: the
+    package's hash is asked for several times a run (a file edited meanwhile hashes anew)."""
+    return file_sha256(path)
 
 
 def canonical_json(value: object) -> str:
