@@ -38,6 +38,7 @@ from helpers.kernels.forkserver import (
     import_time_mismatch,
     ping,
     running_fork_server,
+    warm_server,
 )
 from helpers.kernels.kernelspec import PROVISIONER_NAME, install_kernelspec, kernel_dict
 from helpers.paths import DEFAULT
@@ -412,3 +413,28 @@ def _texts(cells: list[Any]) -> list[str]:
         for mime in ("text/markdown", "text/html")
         if mime in out.get("data", {})
     ]
+
+
+def test_a_running_server_warms_on_request_and_only_with_the_kits_functions(
+    server: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A Dask worker's server starts before any run; each run has it warm for its periods
+    and reports (``warm_server``): kernels forked afterwards inherit what the calls loaded."""
+    rehearsed = nbformat.v4.new_notebook()
+    rehearsed.cells = [nbformat.v4.new_code_cell("import json.tool")]
+    nbformat.write(rehearsed, tmp_path / "rehearsed.ipynb")
+    probe = _notebook(tmp_path / "probe.ipynb", "import sys\nprint('json.tool' in sys.modules)")
+    monkeypatch.setenv(ENV_VAR, server)
+    before = _run(probe)[0][1][0]["text"]
+    rehearse = ("helpers.report.rehearsal:rehearse", [str(tmp_path / "rehearsed.ipynb"), "{}"])
+    assert warm_server(server, [rehearse]) == 1
+    after = _run(probe)[0][1][0]["text"]
+    assert (before, after) == ("False\n", "True\n")
+    with pytest.raises(ForkRefusedError, match="not the kit's own functions: os:system"):
+        warm_server(server, [("os:system", ["true"])])
+    with monkeypatch.context() as mp:  # on a Dask worker (without a server: nothing to do)
+        from helpers.pipeline.warm_workers import _warm_here
+
+        assert _warm_here([rehearse]) == 1
+        mp.delenv(ENV_VAR)
+        assert _warm_here([rehearse]) == 0

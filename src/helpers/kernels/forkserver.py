@@ -72,6 +72,8 @@ IMPORT_TIME_ENV = ("HOME", "LANG", "LC_ALL", "LC_CTYPE", "TZ", "NHS_KIT_ROOT", "
 IMPORT_TIME_PREFIXES = ("PYTHON", "PYDEVD", "MPL", "OPENBLAS_", "OMP_", "MKL_", "ARROW_")
 _PARENT_ENV = ("JPY_PARENT_PID", "JPY_INTERRUPT_EVENT")
 _MAX_MESSAGE = 1 << 20
+#: The package whose functions a ``warm`` request may call in a running server.
+WARM_PACKAGE = "helpers."
 _POLL_SECONDS = 0.2
 
 log = logging.getLogger(__name__)
@@ -100,6 +102,15 @@ def call(
 def ping(socket_path: str) -> dict[str, Any]:
     """The server's pid, interpreter and preloaded modules (raises if it is not there)."""
     return call(socket_path, {"op": "ping"}, timeout=2)[0]
+
+
+def warm_server(socket_path: str, warm: Sequence[Warm], timeout: float = 600) -> int:
+    """Have a running server make ``warm`` calls (as ``--warm`` at its start) before it
+    forks more kernels; return how many it made. Only the kit's own functions
+    (``helpers.*``) are called. A Dask worker's server, started before any run, is warmed
+    this way for each run's periods and reports."""
+    calls = [[target, list(args)] for target, args in warm]
+    return int(call(socket_path, {"op": "warm", "calls": calls}, timeout=timeout)[0]["warmed"])
 
 
 def fork_kernel(
@@ -346,9 +357,23 @@ def _answer(
         conn.sendall(_encode({"code": kernels.get(int(request["pid"]))}))
     elif op == "ping":
         conn.sendall(_encode({"pid": os.getpid(), "executable": sys.executable, "loaded": loaded}))
+    elif op == "warm":
+        conn.sendall(_encode(_warm(request["calls"])))
     else:
         conn.sendall(_encode({"error": f"unknown op {op!r}"}))
     return None
+
+
+def _warm(calls: Sequence[Sequence[Any]]) -> dict[str, Any]:
+    """Make each ``[target, args]`` call of the kit's own (``helpers.*``) in the server."""
+    foreign = [str(c[0]) for c in calls if not str(c[0]).startswith(WARM_PACKAGE)]
+    if foreign:
+        return {"error": f"not the kit's own functions: {', '.join(foreign)}"}
+    for target, args in calls:
+        warm_call(json.dumps([str(target), [str(a) for a in args]]))
+    gc.collect()
+    gc.freeze()  # as at start: the kernels forked from here share what the calls loaded
+    return {"warmed": len(calls)}
 
 
 def _fork(

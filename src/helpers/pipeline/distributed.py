@@ -30,12 +30,13 @@ from __future__ import annotations
 import contextlib
 import logging
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from importlib import metadata
 from pathlib import Path
 from typing import Any
 
 from helpers.errors import ClusterError, StorageError
+from helpers.kernels.forkserver import Warm
 from helpers.paths import PROJ_ROOT
 from helpers.pipeline.job import JobResult, run_job, temp_paths
 from helpers.pipeline.plan import Job, code_hash
@@ -212,9 +213,15 @@ def connect(address: str) -> Any:
 
 
 def run_jobs_dask(
-    jobs: list[Job], scheduler_address: str, on_result: Callable[[JobResult], None]
+    jobs: list[Job],
+    scheduler_address: str,
+    on_result: Callable[[JobResult], None],
+    warm: Sequence[Warm] = (),
 ) -> None:
-    """Run ``jobs`` on the cluster's workers, calling ``on_result`` as each finishes."""
+    """Run ``jobs`` on the cluster's workers, calling ``on_result`` as each finishes.
+
+    ``warm``: calls each worker's fork server makes first (the run's data and rehearsals,
+    as a local run's server makes them at its start)."""
     if not jobs:
         return
     from distributed import as_completed  # optional dependency (only with --scheduler)
@@ -222,9 +229,10 @@ def run_jobs_dask(
     client = connect(scheduler_address)
     try:
         check_workers(client, scheduler_address)
-        from helpers.pipeline.warm_workers import warm_workers  # imports distributed
+        from helpers.pipeline.warm_workers import warm_servers, warm_workers  # distributed
 
-        warm_workers(client)
+        if warm_workers(client):
+            warm_servers(client, warm)
         with one_retry_after_worker_death(client):
             futures = dict(zip(client.map(run_job, jobs, pure=False), jobs, strict=True))
             try:

@@ -270,17 +270,17 @@ def _run(
     observer.started(len(to_run), sum(len(p.skipped) for p in plans))
     try:
         with _terminate_as_interrupt():
+            warm = [
+                ("helpers.report.opening:warm", [plan.period, str(plan.params.returns_dir)])
+                for plan in plans
+                if plan.to_run
+            ]
+            warm += rehearsals(to_run)
             if scheduler:
                 from helpers.pipeline.distributed import run_jobs_dask  # only with --scheduler
 
-                run_jobs_dask(to_run, scheduler, on_result)
+                run_jobs_dask(to_run, scheduler, on_result, warm)
             else:
-                warm = [
-                    ("helpers.report.opening:warm", [plan.period, str(plan.params.returns_dir)])
-                    for plan in plans
-                    if plan.to_run
-                ]
-                warm += rehearsals(to_run)
                 with warm_kernels(bool(to_run), KERNEL_PRELOAD, warm):
                     run_jobs(to_run, workers, on_result)
     finally:

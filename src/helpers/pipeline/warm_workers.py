@@ -33,7 +33,8 @@ from typing import Any
 
 from distributed import WorkerPlugin  # this module is imported only with --scheduler
 
-from helpers.kernels.forkserver import SWITCH_VAR, warm_kernels
+from helpers.errors import ForkServerError
+from helpers.kernels.forkserver import ENV_VAR, SWITCH_VAR, Warm, warm_kernels, warm_server
 from helpers.pipeline.job import KERNEL_PRELOAD
 from helpers.pipeline.plan import code_hash
 
@@ -95,6 +96,28 @@ def plugin_name() -> str:
 def _registered_plugins(dask_scheduler: Any = None) -> list[str]:
     """On the scheduler: the names of the worker plugins it gives to workers."""
     return list(dask_scheduler.worker_plugins)
+
+
+def warm_servers(client: Any, warm: Sequence[Warm]) -> dict[str, int]:
+    """Have every worker's fork server make the run's ``warm`` calls (load its periods'
+    data, rehearse its families) before any report; worker address -> calls made (0 for
+    a worker without a server: its kernels start from scratch and load for themselves)."""
+    if not warm:
+        return {}
+    made: dict[str, int] = client.run(_warm_here, list(warm))
+    return made
+
+
+def _warm_here(warm: Sequence[Warm]) -> int:
+    """On a worker: pass ``warm`` to this worker's fork server, if it has one."""
+    socket_path = os.environ.get(ENV_VAR)
+    if not socket_path:
+        return 0
+    try:
+        return warm_server(socket_path, warm)
+    except ForkServerError as exc:  # only ever an optimisation: kernels load for themselves
+        log.warning("warm kernels: the fork server did not warm (%s)", exc)
+        return 0
 
 
 def warm_workers(client: Any) -> str:
