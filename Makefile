@@ -123,9 +123,10 @@ $(AXE): tests/axe/package.json tests/axe/package-lock.json
 golden: $(STAMP)
 	$(PY) -m kit_dev.golden
 
-## Benchmark the kit against a papermill + nbconvert shell loop
+## Benchmark the kit against a papermill + nbconvert shell loop, then Dask against the local pool
 bench: $(STAMP)
 	$(PY) benchmarks/bench.py
+	$(PY) benchmarks/dask_throughput.py
 
 ## Regenerate the illustrative sample returns under data/raw/ (deterministic)
 sample: $(STAMP)
