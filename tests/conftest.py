@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import fcntl
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -36,13 +38,28 @@ def returns_kit(tmp_path: Path) -> ReturnsKit:
 
 
 # --- a whole sample run in a copy of the project (tests/kit_project.py) -------------------
+def _run_sample(root: Path) -> Path:
+    make_project(root)
+    proc = run_kit(root, "reports", "--jobs", "2")
+    assert proc.returncode == 0, proc.stderr[-4000:]
+    return root
+
+
 @pytest.fixture(scope="session")
 def sample_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A project copy on which ``reports`` ran every report of both sample periods (once).
 
     Read-only for the tests that share it: copy it (``shutil.copytree``) before changing it.
+    Under pytest-xdist (``make test``: ``-n 2 --dist loadfile``) the workers share one run: the
+    first worker to need it makes it, under a lock in the session's temporary folder, and any
+    other waits for it rather than making its own.
     """
-    root = make_project(tmp_path_factory.mktemp("sample_run"))
-    proc = run_kit(root, "reports", "--jobs", "2")
-    assert proc.returncode == 0, proc.stderr[-4000:]
-    return root
+    if not os.environ.get("PYTEST_XDIST_WORKER"):
+        return _run_sample(tmp_path_factory.mktemp("sample_run"))
+    shared = tmp_path_factory.getbasetemp().parent  # the session's, above each worker's own
+    made = shared / "sample_run.path"
+    with (shared / "sample_run.lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file closes
+        if not made.is_file():
+            made.write_text(str(_run_sample(tmp_path_factory.mktemp("sample_run"))))
+        return Path(made.read_text())

@@ -306,6 +306,11 @@ def test_kernels_of_a_run_talk_over_private_unix_sockets(
     from helpers.kernels.manager import SOCKET_DIR_PREFIX, IpcKernelManager
 
     monkeypatch.setenv(ENV_VAR, server)
+    # The manager makes its socket folder in this test's own temporary folder, so kernels of
+    # other tests or runs (pytest -n 2, the machine's own) do not change what is compared.
+    # Short: an ipc socket's path must fit in 107 bytes.
+    private = Path(tempfile.mkdtemp(prefix="kit-ipc-test-"))
+    monkeypatch.setattr(tempfile, "tempdir", str(private))
     before = set(Path(tempfile.gettempdir()).glob(SOCKET_DIR_PREFIX + "*"))
     cell = (
         "import json, os, stat, ipykernel.connect as c\n"
@@ -321,9 +326,11 @@ def test_kernels_of_a_run_talk_over_private_unix_sockets(
     assert ppid == ping(server)["pid"]  # still a forked kernel
     assert (transport, mode, first) == ("ipc", "0o700", "['kernel-1']")
     assert Path(socket_dir).name.startswith(SOCKET_DIR_PREFIX)
+    assert Path(socket_dir).parent == private
     assert _gone(pid)
     assert not Path(socket_dir).exists()
     assert set(Path(tempfile.gettempdir()).glob(SOCKET_DIR_PREFIX + "*")) == before
+    private.rmdir()  # empty: nothing else was left in it
 
 
 #: A report that changes the period's loaded frames in place, then says what it sees.

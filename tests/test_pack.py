@@ -180,9 +180,9 @@ def words(text: str) -> str:
 
 
 def test_a_report_body_has_its_headings_shifted_charts_with_alt_text_and_board_tables(
-    tmp_path: Path,
+    built: tuple[Plan, ProjectPaths, pack.PackOutcome],
 ) -> None:
-    plan, _ = small_project(tmp_path)
+    plan, _, _ = built
     job = next(j for j in plan.jobs if j.org_code == "RF4")
     body = report_body(nbformat.read(job.ipynb, as_version=4), shift=2)  # type: ignore[no-untyped-call]
     assert body.startswith('<h3 class="report-title">Provider savings and variance to plan: ')
@@ -272,8 +272,10 @@ def test_overview_links_to_reports_in_the_pack_stay_links_and_others_become_text
 # --- which reports go where -----------------------------------------------------------------
 
 
-def test_the_outline_puts_london_clusters_and_the_appendix_in_order(tmp_path: Path) -> None:
-    plan, _ = small_project(tmp_path)
+def test_the_outline_puts_london_clusters_and_the_appendix_in_order(
+    built: tuple[Plan, ProjectPaths, pack.PackOutcome],
+) -> None:
+    plan, _, _ = built
     outline = pack_outline(plan)
     assert [p.title for p in outline.parts] == [
         "London's reports",
@@ -397,7 +399,7 @@ def test_a_chart_weasyprint_cannot_load_fails_the_pack_rather_than_leaving_it_ou
 def test_stale_packs_of_several_periods_are_built_at_once_and_one_failure_stays_alone(
     tmp_path: Path,
 ) -> None:
-    plan, dirs = small_project(tmp_path)
+    plan, dirs = small_project(tmp_path, appendix="none")  # four reports: a quicker good pack
     m10 = "2010-11-M10"
     params = dirs.params / f"{m10}.yaml"
     params.write_text(
@@ -459,18 +461,24 @@ def test_a_pack_that_cannot_be_built_is_reported_and_leaves_the_reports_alone(
 # --- the sample run's packs -----------------------------------------------------------------
 
 
-def sample_pack(sample_run: Path, period: str) -> PdfReader:
-    return PdfReader(sample_run / "outputs" / period / "board-pack.pdf")
+@pytest.fixture(scope="module")
+def sample_packs(sample_run: Path) -> dict[str, PdfReader]:
+    """Each sample period's pack, one reader shared by the tests (read-only).
+
+    pypdf takes seconds to read the page tree and outline of a 300-page pack, and keeps them.
+    """
+    periods = ("2010-11-M10", PERIOD)
+    return {p: PdfReader(sample_run / "outputs" / p / "board-pack.pdf") for p in periods}
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize("period", ["2010-11-M10", PERIOD])
 def test_the_sample_packs_hold_every_report_with_a_bookmark_each(
-    sample_run: Path, period: str
+    sample_run: Path, sample_packs: dict[str, PdfReader], period: str
 ) -> None:
     dirs = ProjectPaths.under(sample_run)
     plan = build_plan(load_params(dirs.params / f"{period}.yaml", dirs), dirs)
-    reader = sample_pack(sample_run, period)
+    reader = sample_packs[period]
     stamp = json.loads((plan.output_dir / ".state" / "board-pack.json").read_text())
     assert len(reader.pages) == stamp["pages"] > 150
     titles = {t for _, t in outline_titles(reader)}
@@ -494,10 +502,10 @@ def london_summary(html: str) -> str:
 
 @pytest.mark.slow
 def test_london_headline_figures_read_in_the_pack_as_the_html_prints_them(
-    sample_run: Path,
+    sample_run: Path, sample_packs: dict[str, PdfReader]
 ) -> None:
     outputs = sample_run / "outputs" / PERIOD
-    reader = sample_pack(sample_run, PERIOD)
+    reader = sample_packs[PERIOD]
     text = words(" ".join(page.extract_text() for page in reader.pages[:40]))
     for family in FAMILIES:
         summary = london_summary((outputs / family / "Q36.html").read_text(encoding="utf-8"))
@@ -513,12 +521,12 @@ def test_london_headline_figures_read_in_the_pack_as_the_html_prints_them(
 
 @pytest.mark.slow
 def test_a_pack_page_renders_with_ink_and_its_charts_print_at_150_dpi_or_more(
-    sample_run: Path,
+    sample_run: Path, sample_packs: dict[str, PdfReader]
 ) -> None:
     import pypdfium2 as pdfium
 
     path = sample_run / "outputs" / PERIOD / "board-pack.pdf"
-    reader = PdfReader(path)
+    reader = sample_packs[PERIOD]
     first = next(
         i for i in reader.outline if not isinstance(i, list) and i.title == "London's reports"
     )
