@@ -354,6 +354,16 @@ def scale_region(root: Path, factor: int) -> int:
     return len(orgs) * factor
 
 
+def _no_appendix(params_file: Path) -> None:
+    """Set the params file's ``board_pack.appendix`` to none (added when it has none)."""
+    text = params_file.read_text(encoding="utf-8")
+    if re.search(r"^board_pack:", text, flags=re.M):
+        text = re.sub(r"^(  appendix:).*$", r"\1 none", text, count=1, flags=re.M)
+    else:
+        text += "board_pack:\n  appendix: none\n"
+    params_file.write_text(text, encoding="utf-8")
+
+
 def linearity(root: Path, period: str, factor: int, jobs: int) -> dict[str, Any]:
     """One period of the real region against a synthetic region ``factor`` times larger."""
     results: dict[str, Any] = {}
@@ -361,8 +371,7 @@ def linearity(root: Path, period: str, factor: int, jobs: int) -> dict[str, Any]
         copy = copy_inputs(root / f"scale-{name}", periods=(period,))
         if scale > 1:
             scale_region(copy, scale)
-        with (copy / "params" / f"{period}.yaml").open("a", encoding="utf-8") as fh:
-            fh.write("board_pack:\n  appendix: none\n")  # a pack of every clone is not the point
+        _no_appendix(copy / "params" / f"{period}.yaml")  # a pack of every clone is not the point
         reports = len(plan_jobs(copy, [period]))
         run_kit(copy, [period], jobs)  # the layers, pages and pack first
         run = run_kit(copy, [period], jobs)  # then the reports alone, forced
@@ -401,6 +410,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--scale", type=int, default=10, help="synthetic region size factor")
     parser.add_argument("--scale-period", default="2011-12-Q1")
     parser.add_argument("--skip-scale", action="store_true")
+    parser.add_argument("--only-scale", action="store_true", help="the synthetic region alone")
     parser.add_argument("--only-pack", action="store_true", help="the kit once, then its packs")
     parser.add_argument("--out", type=Path, default=None)
     args = parser.parse_args(argv)
@@ -412,6 +422,15 @@ def main(argv: list[str] | None = None) -> int:
         args.out.parent.mkdir(parents=True, exist_ok=True)
         args.out.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
 
+    if args.only_scale:  # the synthetic region alone (written beside, not over, latest.json)
+        args.out = args.out if args.out != RESULTS else RESULTS.with_name("scale.json")
+        with tempfile.TemporaryDirectory(prefix="nhs-kit-bench-") as tmp:
+            say(f"a region {args.scale}x larger ({args.scale_period})")
+            result["linearity"] = linearity(Path(tmp), args.scale_period, args.scale, args.jobs)
+        result["machine"]["load_average_at_end"] = os.getloadavg()
+        save()
+        print(json.dumps(result["linearity"], indent=2))
+        return 0
     with tempfile.TemporaryDirectory(prefix="nhs-kit-bench-") as tmp:
         root = copy_inputs(Path(tmp) / "kit")
         jobs = plan_jobs(root, args.period)
