@@ -84,16 +84,11 @@ def _worker_init(parent: int) -> None:
 
 
 def _stop_pool(pool: ProcessPoolExecutor, futures: dict[Future[Any], Any]) -> None:
-    """Cancel pending jobs, stop every worker and wait for their kernels to shut down, and
-    only then shut the pool down.
-
-    The workers go first: an idle worker waiting on the pool's call queue when the pool shut
-    it died of the queue's end (``EOFError`` and a traceback on the terminal) instead of
-    leaving quietly on its SIGTERM.
-    """
+    """Cancel pending jobs, then stop running ones and wait for their kernels to shut down."""
     for fut in futures:
         fut.cancel()
     processes = dict(pool._processes or {})
+    pool.shutdown(wait=False, cancel_futures=True)
     for pid in processes:
         with contextlib.suppress(ProcessLookupError):
             os.kill(pid, signal.SIGTERM)
@@ -101,7 +96,6 @@ def _stop_pool(pool: ProcessPoolExecutor, futures: dict[Future[Any], Any]) -> No
         proc.join(timeout=30)
         if proc.is_alive():  # pragma: no cover - a worker stuck past its kernel's shutdown
             proc.kill()
-    pool.shutdown(wait=False, cancel_futures=True)
 
 
 def _result(fut: Future[JobResult], job: Job) -> JobResult:
