@@ -15,7 +15,7 @@ from helpers.kernels.forkserver import warm_call
 from helpers.paths import DEFAULT
 from helpers.pipeline.params import load_params
 from helpers.pipeline.plan import build_plan
-from helpers.pipeline.runner import REHEARSE_FROM, rehearsals
+from helpers.pipeline.runner import REHEARSE_FROM, REHEARSE_VAR, rehearsals
 from helpers.report.rehearsal import code_cells, rehearse
 
 
@@ -60,9 +60,13 @@ def test_a_failing_rehearsal_is_only_a_warning_in_the_server(
     assert "ZeroDivisionError" in caplog.text
 
 
-def test_the_run_rehearses_one_report_of_each_family_with_enough_to_run() -> None:
+def test_the_run_rehearses_one_report_of_each_family_with_enough_to_run(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     params = load_params(DEFAULT.params / "2011-12-Q1.yaml")
     jobs = build_plan(params, DEFAULT, force=True).to_run
+    assert rehearsals(jobs) == []  # off unless asked for: it runs notebook cells once more
+    monkeypatch.setenv(REHEARSE_VAR, "1")
     calls = rehearsals(jobs)
     families = {job.family for job in jobs}
     assert len(calls) == len(families) == 4
