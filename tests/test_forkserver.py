@@ -428,9 +428,11 @@ def test_a_running_server_warms_on_request_and_only_with_the_kits_functions(
     """A Dask worker's server starts before any run; each run has it warm for its periods
     and reports (``warm_server``): kernels forked afterwards inherit what the calls loaded."""
     rehearsed = nbformat.v4.new_notebook()
-    rehearsed.cells = [nbformat.v4.new_code_cell("import json.tool")]
+    rehearsed.cells = [nbformat.v4.new_code_cell("import helpers.spc_chart")]
     nbformat.write(rehearsed, tmp_path / "rehearsed.ipynb")
-    probe = _notebook(tmp_path / "probe.ipynb", "import sys\nprint('json.tool' in sys.modules)")
+    probe = _notebook(
+        tmp_path / "probe.ipynb", "import sys\nprint('helpers.spc_chart' in sys.modules)"
+    )
     monkeypatch.setenv(ENV_VAR, server)
     before = _run(probe)[0][1][0]["text"]
     rehearse = ("helpers.report.rehearsal:rehearse", [str(tmp_path / "rehearsed.ipynb"), "{}"])

@@ -291,16 +291,17 @@ def _run(
 #: least this many of its reports are to run: the rehearsal costs about one report's time,
 #: once, before the first kernel forks, and saves each report its first-run costs.
 REHEARSE_FROM = 3
-#: Set to 1 to have the fork server rehearse. Off by default: a rehearsal runs a notebook's
-#: cells once more, outside any report, so a cell that writes a file or waits would do so in
-#: the server too (a test's cell that waits 120 s held the whole run).
+#: Set to 0 to have the fork server rehearse nothing. A rehearsal runs only the kit's own
+#: code (a notebook's cells up to the first that does anything else, see
+#: :func:`helpers.report.rehearsal.kit_only`), so an analyst's cell that writes or waits never
+#: runs outside its report.
 REHEARSE_VAR = "NHS_KIT_REHEARSE"
 
 
 def rehearsals(jobs: Sequence[Job]) -> list[tuple[str, list[str]]]:
     """Fork-server warm calls that rehearse one report of each family with enough to run
-    (none unless ``NHS_KIT_REHEARSE=1``)."""
-    if os.environ.get(REHEARSE_VAR, "0") != "1":
+    (none if ``NHS_KIT_REHEARSE=0``)."""
+    if os.environ.get(REHEARSE_VAR, "1") == "0":
         return []
     by_family: dict[str, list[Job]] = {}
     for job in jobs:
