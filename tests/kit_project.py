@@ -23,7 +23,15 @@ import nbformat
 
 from kit_dev.project import copy_inputs, kit_env
 
-__all__ = ["add_cell", "kit_env", "leftovers", "make_project", "run_kit", "tree_hashes"]
+__all__ = [
+    "add_cell",
+    "kit_env",
+    "leftovers",
+    "make_project",
+    "run_kit",
+    "tree_hashes",
+    "without_logs",
+]
 
 
 def make_project(root: Path, periods: tuple[str, ...] | None = None) -> Path:
@@ -53,6 +61,11 @@ def tree_hashes(folder: Path) -> dict[str, str]:
         for p in sorted(folder.rglob("*"))
         if p.is_file()
     }
+
+
+def without_logs(hashes: Mapping[str, str]) -> dict[str, str]:
+    """File hashes without the run logs (every run adds one)."""
+    return {k: v for k, v in hashes.items() if "/logs/" not in k}
 
 
 def add_cell(root: Path, family: str, source: str) -> None:

@@ -21,12 +21,19 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Mapping
 from pathlib import Path
 
 import psutil
 import pytest
-from kit_project import add_cell, kit_env, leftovers, make_project, run_kit, tree_hashes
+from kit_project import (
+    add_cell,
+    kit_env,
+    leftovers,
+    make_project,
+    run_kit,
+    tree_hashes,
+    without_logs,
+)
 
 from helpers.errors import EXIT_BAD_INPUT, EXIT_CODES, LockError, StorageError
 from helpers.files import remove_temp_files, storage_faults, storage_message, write_atomic
@@ -114,11 +121,6 @@ def seed_outputs(root: Path) -> None:
     (out / "regional_outturn" / "Q36.html").write_text("<!DOCTYPE html><p>London</p>\n")
     (out / "regional_outturn" / "Q36.ipynb").write_text('{"cells": [], "nbformat": 4}\n')
     (root / "outputs" / "index.html").write_text("<!DOCTYPE html><title>NHS London</title>\n")
-
-
-def without_logs(hashes: Mapping[str, str]) -> dict[str, str]:
-    """File hashes without the run logs (every run adds one)."""
-    return {k: v for k, v in hashes.items() if "/logs/" not in k}
 
 
 def error_lines(proc: subprocess.CompletedProcess[str]) -> list[str]:

@@ -128,6 +128,13 @@ def render_run(result: RunResult) -> int:
 
 
 def _reports(args: argparse.Namespace) -> int:
+    if not args.force and args.scheduler is None and (args.jobs is None or args.jobs >= 1):
+        from helpers.pipeline.run_record import rerun_unchanged
+
+        quick = rerun_unchanged(args.period, DEFAULT)  # nothing changed since the last good run
+        if quick is not None:
+            _say("\n".join(quick.lines))
+            return EXIT_OK
     from helpers.pipeline.runner import run_reports
 
     result = run_reports(

@@ -53,6 +53,7 @@ from helpers.pipeline.pack import build_packs, pack_path
 from helpers.pipeline.params import PeriodParams, load_params, params_files
 from helpers.pipeline.plan import Job, Plan, build_plan
 from helpers.pipeline.pool import run_jobs
+from helpers.pipeline.run_record import PeriodSummary, open_run_log, write_record
 
 
 class RunObserver(Protocol):
@@ -193,10 +194,7 @@ class _Log:
         stamp = time.strftime("%Y%m%d-%H%M%S")
         self.files: dict[str, IO[str]] = {}
         for plan in plans:
-            path = plan.output_dir / "logs" / f"run-{stamp}.log"
-            with storage_faults(path):
-                path.parent.mkdir(parents=True, exist_ok=True)
-                self.files[plan.period] = path.open("w", encoding="utf-8")
+            self.files[plan.period] = open_run_log(plan.output_dir, stamp)
             stack.callback(self._close, self.files[plan.period])
 
     @staticmethod
@@ -372,6 +370,8 @@ def run_reports(
             _run(plans, workers, scheduler, log, observer, result)
             with _terminate_as_interrupt():  # a pack being built is stopped, not cut off
                 _finish(plans, dirs, result, started, log, observer, workers)
+            if result.exit_code == EXIT_OK:  # the next rerun with nothing changed is quick
+                _record(periods, plans, dirs)
         except KeyboardInterrupt:
             log.note_all("interrupted: pending reports cancelled, running ones stopped")
             result.interrupted = True
@@ -379,6 +379,20 @@ def run_reports(
             log.note_all(f"stopped: {exc}")
             raise
     return result
+
+
+def _record(periods: list[str] | None, plans: list[Plan], dirs: ProjectPaths) -> None:
+    summaries = [
+        PeriodSummary(
+            plan.period,
+            len(plan.jobs),
+            dirs.show(plan.params.source),
+            f"{dirs.show(plan.output_dir)}/index.html",
+        )
+        for plan in plans
+    ]
+    roots = {root for plan in plans for root in (plan.params.raw_dir, plan.params.processed_dir)}
+    write_record(periods, summaries, sorted(roots), dirs)
 
 
 def _finish(
