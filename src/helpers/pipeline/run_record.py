@@ -30,7 +30,7 @@ import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
 
 from helpers.files import storage_faults, write_atomic
 from helpers.paths import ProjectPaths
@@ -149,7 +149,7 @@ def write_record(
     write_atomic(path, json.dumps({"version": VERSION, "runs": records}))
 
 
-def _read(path: Path) -> dict[str, dict[str, object]]:
+def _read(path: Path) -> dict[str, Any]:
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError):
