@@ -276,10 +276,21 @@ def warm_call(call: str) -> None:
     kernels then load what it would have loaded themselves)."""
     try:
         target, call_args = json.loads(call)
-        module, _, function = str(target).partition(":")
-        getattr(importlib.import_module(module), function)(*call_args)
-    except Exception as exc:  # a warm-up is only ever an optimisation
+    except (ValueError, TypeError) as exc:
         log.warning("fork server: warming %s failed (%s: %s)", call, type(exc).__name__, exc)
+        return
+    _call(str(target), [str(a) for a in call_args])
+
+
+def _call(target: str, args: Sequence[str]) -> None:
+    """Call ``module:function`` with ``args``; a failure is only logged."""
+    try:
+        module, _, function = target.partition(":")
+        getattr(importlib.import_module(module), function)(*args)
+    except Exception as exc:  # a warm-up is only ever an optimisation
+        log.warning(
+            "fork server: warming %s%s failed (%s: %s)", target, list(args), type(exc).__name__, exc
+        )
 
 
 def import_time_mismatch(env: Mapping[str, str]) -> list[str]:
@@ -370,7 +381,7 @@ def _warm(calls: Sequence[Sequence[Any]]) -> dict[str, Any]:
     if foreign:
         return {"error": f"not the kit's own functions: {', '.join(foreign)}"}
     for target, args in calls:
-        warm_call(json.dumps([str(target), [str(a) for a in args]]))
+        _call(str(target), [str(a) for a in args])
     gc.collect()
     gc.freeze()  # as at start: the kernels forked from here share what the calls loaded
     return {"warmed": len(calls)}
