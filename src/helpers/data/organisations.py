@@ -86,26 +86,31 @@ class Reference:
         return self._entry(org_code)[1]
 
     @cached_property
-    def _members(self) -> dict[tuple[str, Period], list[str]]:
-        """cluster_members' answers so far (a regional report asks some 80 times)."""
+    def _clusters(self) -> dict[Period, dict[str, list[str]]]:
+        """Each period's cluster -> member PCTs, built in one pass when first asked for (a
+        regional report asks some 80 times)."""
         return {}
 
     def cluster_members(self, cluster_code: str, period: Period) -> list[str]:
         """PCT codes in ``cluster_code`` at the period's end, sorted."""
-        key = (cluster_code, period)
-        if key not in self._members:
-            self._members[key] = self._cluster_members(cluster_code, period)
-        return list(self._members[key])
+        clusters = self._clusters.get(period)
+        if clusters is None:
+            clusters = self._clusters[period] = self._clusters_at(period)
+        return list(clusters.get(cluster_code, []))
 
-    def _cluster_members(self, cluster_code: str, period: Period) -> list[str]:
+    def _clusters_at(self, period: Period) -> dict[str, list[str]]:
         mem = self.membership
         ts = pd.Timestamp(period.end_date)
-        ok = (
-            (mem["cluster_code"] == cluster_code)
-            & (mem["valid_from"] <= ts)
-            & (mem["valid_to"].isna() | (mem["valid_to"] >= ts))
+        ok = (mem["valid_from"] <= ts) & (mem["valid_to"].isna() | (mem["valid_to"] >= ts))
+        pairs = zip(
+            mem.loc[ok, "cluster_code"].astype(str),
+            mem.loc[ok, "org_code"].astype(str),
+            strict=True,
         )
-        return sorted(mem.loc[ok, "org_code"].astype(str))
+        clusters: dict[str, list[str]] = {}
+        for cluster, org in sorted(pairs):
+            clusters.setdefault(cluster, []).append(org)
+        return clusters
 
     def cluster_of(self, period: Period) -> dict[str, str]:
         """Mapping PCT code -> cluster code at the period's end."""
