@@ -41,12 +41,17 @@ _PR_SET_PDEATHSIG = 1  # from <linux/prctl.h>
 
 
 def _worker_stop(signum: int, frame: FrameType | None) -> None:
-    """In a worker: stop the running report (its kernel shuts down), or exit if idle."""
+    """In a worker: stop the running report (its kernel shuts down).
+
+    An idle worker carries on waiting: the pool's shutdown sends it the sentinel that ends it
+    (and if the runner has died, :func:`_watch_parent` ends it). Exiting here instead made the
+    pool see a worker die, mark itself broken and close its queues under the worker still
+    stopping its report, which then failed reading them with an ``EOFError`` traceback.
+    """
     one_job.stopping.set()
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
     if one_job.running:
         raise KeyboardInterrupt
-    raise SystemExit(0)
 
 
 def _die_with_parent() -> None:
