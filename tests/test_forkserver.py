@@ -342,6 +342,7 @@ SPOIL = (
     "d.reference.organisations.loc[:, 'name'] = 'spoilt'\n"
     "h = history_for('2010-11-M10')\n"
     "h.submitted['financial_position'].loc[:, 'ytd_actual_gbp_m'] = 0.0\n"
+    "h.financial_position.loc[:, 'ytd_actual_gbp_m'] = 0.0\n"  # the resolved table (shared)
 )
 LOOK = (
     "from helpers.data.store import load_period\n"

@@ -10,6 +10,7 @@ import pandas as pd
 import pytest
 from fixtures_returns import ReturnsKit
 
+from helpers.data import history
 from helpers.data.history import History, monthly_total, resolve
 from helpers.data.history_store import build_history, history_for, load_history
 from helpers.data.periods import Period
@@ -159,6 +160,33 @@ def _snapshot(folder: Path) -> dict[str, tuple[bytes, int]]:
         for p in sorted(folder.rglob("*"))
         if p.is_file()
     }
+
+
+def test_histories_of_one_layer_resolve_a_table_once_and_hand_out_copies(
+    sample: History, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """What the warm fork server resolves, every kernel it forks reads without resolving."""
+    monkeypatch.setattr(history, "_SHARED", {})
+    calls: list[str] = []
+    real = history.resolve
+    monkeypatch.setattr(history, "resolve", lambda rows, t, p: calls.append(t) or real(rows, t, p))
+    first, second = sample.as_of("2010-11-M10"), sample.as_of("2010-11-M10")
+    table = first.financial_position
+    table.loc[:, "ytd_actual_gbp_m"] = 0.0  # a report changes its copy in place
+    pd.testing.assert_frame_equal(
+        second.financial_position,
+        real(
+            sample.submitted["financial_position"],
+            "financial_position",
+            Period.parse("2010-11-M10"),
+        ),
+    )
+    assert calls == ["financial_position"]  # once, for both
+    assert not sample.as_of("2011-12-Q1").financial_position.empty
+    assert calls == ["financial_position"] * 2  # another as_at is another table
+    unknown = History(first.returns, first.submitted, first.as_at)  # no source: its own
+    assert not unknown.financial_position.empty
+    assert len(calls) == 3
 
 
 def test_history_is_reused_until_a_return_changes_and_extended_by_a_new_one(

@@ -127,6 +127,11 @@ def _derive(frame: pd.DataFrame, key: str) -> pd.DataFrame:
     return out
 
 
+#: Resolved tables of histories read from a known layer: (layer, manifest hash, as_at) -> table
+#: name -> frame. Callers only ever get copies.
+_SHARED: dict[tuple[str, str, str], dict[str, pd.DataFrame]] = {}
+
+
 @dataclass(frozen=True)
 class History:
     """The resolved history of every table, the rows it came from, and the returns used."""
@@ -135,6 +140,10 @@ class History:
     submitted: dict[str, pd.DataFrame]
     as_at: Period  # the latest return resolved (the history "as of" this period)
     _resolved: dict[str, pd.DataFrame] = field(default_factory=dict, compare=False, repr=False)
+    #: What the submitted rows were read from (the layer and its manifest's hash), when known:
+    #: histories of the same layer and ``as_at`` then share their resolved tables in this
+    #: process, so a kernel forked from the warm server inherits them instead of resolving again.
+    source: tuple[str, str] | None = field(default=None, compare=False)
 
     @classmethod
     def from_returns(cls, returns: Sequence[PeriodData]) -> History:
@@ -146,12 +155,17 @@ class History:
     def table(self, name: str) -> pd.DataFrame:
         """A resolved table: one row per key and month, latest return up to :attr:`as_at`.
 
-        Resolved once per history (a report's charts read it several times); each call gets
-        its own copy.
+        Resolved once per history (a report's charts read it several times), or once per
+        process for histories of the same layer (:attr:`source`); each call gets its own copy.
         """
-        if name not in self._resolved:
-            self._resolved[name] = resolve(self.submitted[name], name, self.as_at)
-        return self._resolved[name].copy()
+        resolved = (
+            self._resolved
+            if self.source is None
+            else _SHARED.setdefault((*self.source, str(self.as_at)), {})
+        )
+        if name not in resolved:
+            resolved[name] = resolve(self.submitted[name], name, self.as_at)
+        return resolved[name].copy()
 
     @property
     def financial_position(self) -> pd.DataFrame:
@@ -168,7 +182,9 @@ class History:
         p = period if isinstance(period, Period) else Period.parse(period)
         if p not in self.returns:
             raise NoDataError(f"the history holds no return for {p}")
-        return History(tuple(r for r in self.returns if r <= p), self.submitted, p)
+        return History(
+            tuple(r for r in self.returns if r <= p), self.submitted, p, source=self.source
+        )
 
 
 def monthly_total(

@@ -139,7 +139,8 @@ def load_history(
         text = (folder / MANIFEST).read_bytes()
         submitted = {t: frame.copy() for t, frame in _read_submitted(folder, text).items()}
     returns = tuple(Period.parse(p) for p in json.loads(text)["returns"])
-    return History(returns, submitted, returns[-1])
+    source = (str(folder), hashlib.sha256(text).hexdigest())
+    return History(returns, submitted, returns[-1], source=source)
 
 
 @functools.lru_cache(maxsize=4)

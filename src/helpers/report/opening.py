@@ -18,6 +18,7 @@ from pathlib import Path
 import pandas as pd
 
 from helpers import formats
+from helpers.data.history import KEYS as HISTORY_TABLES
 from helpers.data.history_store import history_for
 from helpers.data.organisations import REGION, Reference, load_reference
 from helpers.data.period_data import PeriodData
@@ -227,7 +228,9 @@ def warm(period: str, returns_dir: str = "") -> None:
     p = parse_period(period)
     load_reference()
     _load(p, returns_dir)
-    history_for(p, returns_dir)
+    history = history_for(p, returns_dir)
+    for name in HISTORY_TABLES:  # resolved once here, for every kernel forked after
+        history.table(name)
 
 
 __all__ = ["KIT_PARAMETERS", "family_spec", "open_report", "returns_location", "warm"]
