@@ -237,3 +237,16 @@ def test_history_for_a_returns_dir_lives_beside_its_processed_layers(tmp_path: P
     assert set(history.financial_position["org_code"]) == {"RJ2", "RRU", "5A7", "5K7"}
     built = list((project.processed / "elsewhere").glob("*/history/manifest.json"))
     assert len(built) == 1
+
+
+def test_a_layers_new_manifest_drops_the_tables_shared_for_its_old_one(
+    sample: History, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A long-running process (``make watch``) keeps only the layer's current tables."""
+    monkeypatch.setattr(history, "_SHARED", {})
+    assert sample.source is not None
+    folder, digest = sample.source
+    old = History(sample.returns, sample.submitted, sample.as_at, source=(folder, "old"))
+    assert not old.financial_position.empty
+    assert not sample.financial_position.empty
+    assert {k[:2] for k in history._SHARED} == {(folder, digest)}

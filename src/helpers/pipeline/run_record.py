@@ -66,13 +66,33 @@ class QuickAnswer:
     def lines(self) -> list[str]:
         """What the command line shows, as a full rerun with nothing to do shows it."""
         out = list(self.notices)
-        out += [
-            f"{p.period}: {p.reports} reports, {p.reports} up to date, 0 to run"
-            for p in self.periods
-        ]
-        out += [f"{p.period}: every report up to date, so no figure moved" for p in self.periods]
-        out += [f"{p.period}: 0 failed; {p.index_page}" for p in self.periods]
+        out += [plan_line(p.period, p.reports, p.reports, 0) for p in self.periods]
+        out += [nothing_moved_line(p.period) for p in self.periods]
+        out += [finished_line(p.period, 0, p.index_page) for p in self.periods]
         return out
+
+
+# --- the lines a run shows (the runner's, and the quick answer's) ---------------------------
+
+
+def plan_line(period: str, reports: int, up_to_date: int, to_run: int) -> str:
+    """``2011-12-Q1: 73 reports, 73 up to date, 0 to run``."""
+    return f"{period}: {reports} reports, {up_to_date} up to date, {to_run} to run"
+
+
+def nothing_moved_line(period: str) -> str:
+    """A period whose reports were all up to date, so its pages were left as they were."""
+    return f"{period}: every report up to date, so no figure moved"
+
+
+def finished_line(period: str, failed: int, index_page: str) -> str:
+    """``2011-12-Q1: 0 failed; outputs/2011-12-Q1/index.html``."""
+    return f"{period}: {failed} failed; {index_page}"
+
+
+def index_page(output_dir: Path, dirs: ProjectPaths) -> str:
+    """The period's index page, as shown to the user."""
+    return f"{dirs.show(output_dir)}/index.html"
 
 
 def selection_key(periods: Sequence[str] | None) -> str:
@@ -137,8 +157,6 @@ def write_record(
 ) -> None:
     """After a good run: record what it read and wrote, for :func:`rerun_unchanged`."""
     path = record_path(dirs)
-    with storage_faults(path):
-        path.parent.mkdir(parents=True, exist_ok=True)
     records = _read(path)
     watched = [_relative(p, dirs.root) for p in _watched(dirs, data_roots)]
     records[selection_key(periods)] = {
@@ -203,13 +221,13 @@ def _log(answer: QuickAnswer, dirs: ProjectPaths) -> None:
     stamp = time.strftime("%Y%m%d-%H%M%S")
     at = dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat()
     for summary in answer.periods:
-        line = f"{summary.reports} reports, {summary.reports} up to date, 0 to run"
+        line = plan_line(summary.period, summary.reports, summary.reports, 0)
         with (
             open_run_log(dirs.outputs / summary.period, stamp) as fh,
             storage_faults(Path(fh.name)),
         ):
             fh.write(
-                f"{at} {summary.params}: {summary.period}: {line} (nothing changed since the "
+                f"{at} {summary.params}: {line} (nothing changed since the "
                 f"last good run, {dirs.show(record_path(dirs))})\n{at} finished: 0 failed\n"
             )
 
@@ -217,7 +235,11 @@ def _log(answer: QuickAnswer, dirs: ProjectPaths) -> None:
 __all__ = [
     "PeriodSummary",
     "QuickAnswer",
+    "finished_line",
+    "index_page",
+    "nothing_moved_line",
     "open_run_log",
+    "plan_line",
     "record_path",
     "rerun_unchanged",
     "selection_key",

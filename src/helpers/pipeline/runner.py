@@ -53,7 +53,15 @@ from helpers.pipeline.pack import build_packs, pack_path
 from helpers.pipeline.params import PeriodParams, load_params, params_files
 from helpers.pipeline.plan import Job, Plan, build_plan
 from helpers.pipeline.pool import run_jobs
-from helpers.pipeline.run_record import PeriodSummary, open_run_log, write_record
+from helpers.pipeline.run_record import (
+    PeriodSummary,
+    finished_line,
+    index_page,
+    nothing_moved_line,
+    open_run_log,
+    plan_line,
+    write_record,
+)
 
 
 class RunObserver(Protocol):
@@ -359,10 +367,7 @@ def run_reports(
         log = _Log(plans, stack)
         where = f"Dask scheduler {scheduler}" if scheduler else f"{workers} workers"
         for plan in plans:
-            line = (
-                f"{plan.period}: {len(plan.jobs)} reports, {len(plan.skipped)} up to date, "
-                f"{len(plan.to_run)} to run"
-            )
+            line = plan_line(plan.period, len(plan.jobs), len(plan.skipped), len(plan.to_run))
             observer.notice(line)
             log.note(plan.period, f"{dirs.show(plan.params.source)}: {line} ({where})")
             _tidy(plan, dirs, log, observer)
@@ -387,7 +392,7 @@ def _record(periods: list[str] | None, plans: list[Plan], dirs: ProjectPaths) ->
             plan.period,
             len(plan.jobs),
             dirs.show(plan.params.source),
-            f"{dirs.show(plan.output_dir)}/index.html",
+            index_page(plan.output_dir, dirs),
         )
         for plan in plans
     ]
@@ -425,7 +430,7 @@ def _finish(
                 f"workbook in {exported.workbook_seconds:.2f} s",
             )
         else:
-            observer.notice(f"{plan.period}: every report up to date, so no figure moved")
+            observer.notice(nothing_moved_line(plan.period))
     packs = build_packs([(plan, failed[plan.period]) for plan in plans], dirs, workers)
     for plan, pack in zip(plans, packs, strict=True):
         if isinstance(pack, PackError):
@@ -441,8 +446,8 @@ def _finish(
             observer.notice(f"{plan.period}: {line}")
             log.note(plan.period, f"NOT BUILT {line}")
         log.note(plan.period, f"finished: {len(failed[plan.period])} failed")
-        page = f"{dirs.show(plan.output_dir)}/index.html"
-        observer.notice(f"{plan.period}: {len(failed[plan.period])} failed; {page}")
+        page = index_page(plan.output_dir, dirs)
+        observer.notice(finished_line(plan.period, len(failed[plan.period]), page))
         result.periods.append(
             PeriodOutcome(
                 plan.period,
