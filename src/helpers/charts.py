@@ -19,6 +19,7 @@ from __future__ import annotations
 import base64
 import io
 import sys
+import textwrap
 from typing import Any
 
 import numpy as np
@@ -32,6 +33,7 @@ from matplotlib.patches import Patch, Rectangle
 from matplotlib.ticker import ScalarFormatter
 
 from helpers import metrics
+from helpers.chart_layout import MarginsLayout
 
 NHS_BLUE = "#005EB8"
 NHS_DARK_BLUE = "#003087"
@@ -56,6 +58,8 @@ DPI = 100
 #: PNGs are rendered at this multiple of the figure's dpi (150 dpi, as print asks for) and
 #: displayed at 800 x 450 px.
 PNG_SCALE = 1.5
+#: Characters per line of a driver's name beside its bar (longer names take two lines).
+DRIVER_WRAP = 30
 #: The hatch of red bars (white stripes), so that they differ from the others without colour.
 HATCH = "///"
 
@@ -71,6 +75,7 @@ def set_theme() -> None:
             "axes.titlesize": 13,
             "axes.titleweight": "bold",
             "axes.titlelocation": "left",
+            "axes.titley": 1.0,  # fixed above the axes: nothing is drawn on top of them
             "axes.labelsize": 11,
             "xtick.labelsize": 9,
             "ytick.labelsize": 10,
@@ -89,7 +94,7 @@ def set_theme() -> None:
 
 def _figure() -> tuple[Figure, Axes]:
     set_theme()
-    fig = Figure(figsize=FIGSIZE, dpi=DPI, layout="constrained")
+    fig = Figure(figsize=FIGSIZE, dpi=DPI, layout=MarginsLayout())
     ax = fig.subplots()
     return fig, ax
 
@@ -117,7 +122,8 @@ def _money_axis(ax: Axes, axis: str = "y") -> None:
 def png_bytes(fig: Figure) -> bytes:
     """The figure as an RGB PNG at ``DPI * PNG_SCALE`` dpi, with no software stamp.
 
-    One Agg draw (the constrained layout runs inside it; ``savefig`` draws twice), and no
+    One Agg draw (the layout, :class:`helpers.chart_layout.MarginsLayout`, runs inside it;
+    ``savefig`` draws twice), and no
     alpha channel: the figure is opaque, and a PDF renderer would otherwise split the alpha
     out and encode the image twice. Identical figures give identical bytes.
     """
@@ -187,7 +193,10 @@ def _categories(ax: Axes, axis: str) -> dict[int, str]:
     axis_obj = ax.xaxis if axis == "x" else ax.yaxis
     if isinstance(axis_obj.get_major_formatter(), ScalarFormatter):  # a numeric axis
         return {}
-    return {round(float(t)): lab.get_text() for t, lab in zip(ticks, labels, strict=False)}
+    return {
+        round(float(t)): " ".join(lab.get_text().split())
+        for t, lab in zip(ticks, labels, strict=False)
+    }
 
 
 def _bar_lines(ax: Axes) -> list[str]:
@@ -334,7 +343,10 @@ def bridge_chart(bridge: pd.DataFrame, title: str = "From plan to forecast outtu
         height = float(row["amount_gbp_m"])
         bottom = float(row["start_gbp_m"]) if change else 0.0
         colour = (RAG_GREEN if height >= 0 else RAG_RED) if change else NHS_DARK_BLUE
-        _hatch_red(ax.bar(i, height, bottom=bottom, color=colour, width=0.6))
+        bars = ax.bar(i, height, bottom=bottom, color=colour, width=0.6)
+        for bar in bars:  # a step's base is not a limit of the axis: leave room for the labels
+            bar.sticky_edges.y[:] = [0.0]
+        _hatch_red(bars)
         top = bottom + height if height >= 0 else bottom
         ax.annotate(
             f"{height:+.1f}" if change else f"{height:.1f}",
@@ -425,7 +437,8 @@ def drivers_chart(drivers: pd.DataFrame, who: str) -> Figure:
     fig, ax = _figure()
     values = drivers["amount_gbp_m"].astype(float)
     colours = [RAG_GREEN if v >= 0 else RAG_RED for v in values]
-    _hatch_red(ax.barh(drivers["driver"], values, color=colours))
+    names = [textwrap.fill(str(name), DRIVER_WRAP) for name in drivers["driver"]]
+    _hatch_red(ax.barh(names, values, color=colours))
     ax.invert_yaxis()
     _money_axis(ax, axis="x")
     ax.set_title(f"Drivers of the variance to plan: {who}")
@@ -510,6 +523,7 @@ def cluster_savings_chart(savings: pd.DataFrame) -> Figure | None:
             color=RAG_GREEN if met else RAG_RED,
             fontweight="bold",
         )
+    ax.margins(y=0.1)  # room for the words above the bars
     ax.set_title("QIPP savings to date against plan, by cluster")
     ax.set_xlabel("PCT cluster")
     ax.set_ylabel("Savings to date, £m")

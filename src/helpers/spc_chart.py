@@ -22,6 +22,7 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.patches import Circle, Rectangle
 
+from helpers.chart_layout import MarginsLayout
 from helpers.charts import (
     DPI,
     FIGSIZE,
@@ -124,7 +125,8 @@ def _icon(ax: Axes, y: float, square: bool, colour: str, letter: str, words: str
     ink = NHS_DARK_BLUE if colour == "white" else "white"
     ax.text(0.15, y, letter, ha="center", va="center", fontsize=13, weight="bold", color=ink)
     wrapped = "\n".join(textwrap.wrap(words, _WRAP))
-    ax.text(0.34, y, wrapped, ha="left", va="center", fontsize=7.5, color=NHS_DARK_BLUE)
+    top = y + 0.13  # the words start level with the icon's top and run down: a long meaning
+    ax.text(0.34, top, wrapped, ha="left", va="top", fontsize=7.5, color=NHS_DARK_BLUE)
 
 
 def _key(ax: Axes, result: XmR) -> None:
@@ -133,6 +135,7 @@ def _key(ax: Axes, result: XmR) -> None:
     ax.set_xlim(0, 1.6)
     ax.set_ylim(0, 3.2)
     ax.set_aspect("equal", adjustable="box")
+    ax.set_anchor("NW")  # beside the chart, top-aligned: its words need the column's width
     variation = result.variation
     colour, letter = VARIATION_ICONS[variation.kind]
     arrow = {"high": "↑", "low": "↓"}.get(variation.side, "")
@@ -159,7 +162,7 @@ def _key(ax: Axes, result: XmR) -> None:
 def xmr_chart(result: XmR, title: str, ylabel: str, name: str = "Value") -> Figure:
     """The XmR chart of ``result`` (:func:`helpers.spc.xmr`): ``name`` labels the series line."""
     set_theme()
-    fig = Figure(figsize=FIGSIZE, dpi=DPI, layout="constrained")
+    fig = Figure(figsize=FIGSIZE, dpi=DPI, layout=MarginsLayout())
     ax, key = fig.subplots(1, 2, width_ratios=[2.6, 1])
     labels = [str(label) for label in result.points["label"]]
     values = list(result.points["value"])
