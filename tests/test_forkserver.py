@@ -343,15 +343,22 @@ SPOIL = (
     "h = history_for('2010-11-M10')\n"
     "h.submitted['financial_position'].loc[:, 'ytd_actual_gbp_m'] = 0.0\n"
     "h.financial_position.loc[:, 'ytd_actual_gbp_m'] = 0.0\n"  # the resolved table (shared)
+    "from helpers import metrics\n"
+    "from helpers.report.base import period_table\n"
+    "period_table(d, metrics.pct_support).loc[:, 'outturn_before_support_gbp_m'] = 0.0\n"
 )
 LOOK = (
     "from helpers.data.store import load_period\n"
     "from helpers.data.history_store import history_for\n"
+    "from helpers import metrics\n"
+    "from helpers.report.base import period_table\n"
     "d = load_period('2010-11-M10')\n"
     "h = history_for('2010-11-M10')\n"
+    "s = period_table(d, metrics.pct_support)\n"  # warm computed it: shared
     "print(round(float(d.financial_position['forecast_outturn_gbp_m'].abs().sum()), 1), "
     "sorted(set(d.reference.organisations['name']))[:1], "
-    "round(float(h.financial_position['ytd_actual_gbp_m'].abs().sum()), 1))"
+    "round(float(h.financial_position['ytd_actual_gbp_m'].abs().sum()), 1), "
+    "round(float(s['outturn_before_support_gbp_m'].abs().sum()), 1))"
 )
 
 
@@ -359,9 +366,9 @@ LOOK = (
 def test_a_report_that_changes_loaded_frames_changes_nothing_the_next_sees(
     kernelspec: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """The fork server loads the period's frames, reference data and history once (warm);
-    a report that overwrites them in place, in its own kernel or in the same one, leaves the
-    next report reading the returns as they are."""
+    """The fork server loads the period's frames, reference data, history and shared derived
+    tables once (warm); a report that overwrites them in place, in its own kernel or in the
+    same one, leaves the next report reading the returns as they are."""
     warm = [("helpers.report.opening:warm", ["2010-11-M10", ""])]
     with running_fork_server(warm=warm) as socket_path:
         monkeypatch.setenv(ENV_VAR, socket_path)
@@ -370,7 +377,7 @@ def test_a_report_that_changes_loaded_frames_changes_nothing_the_next_sees(
         after, _, _ = _run(_notebook(tmp_path / "after.ipynb", LOOK))
         assert ppid == ping(socket_path)["pid"]
     seen = fresh[1][0]["text"]
-    assert float(seen.split()[0]) > 0 and "spoilt" not in seen
+    assert float(seen.split()[0]) > 0 and float(seen.split()[-1]) > 0 and "spoilt" not in seen
     assert spoilt[2][0]["text"] == seen  # the same kernel, loading again: copies each time
     assert after[1][0]["text"] == seen  # the next kernel
 

@@ -5,14 +5,15 @@ from __future__ import annotations
 import hashlib
 import json
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 import pandas.testing as pdt
 import pytest
 from fixtures_returns import COLUMNS, PERIOD, ReturnsKit
 
-from helpers.data import store
-from helpers.data.period_data import empty_frame
+from helpers.data import period_data, store
+from helpers.data.period_data import PeriodData, empty_frame
 from helpers.data.periods import Period
 from helpers.data.store import (
     available_periods,
@@ -21,6 +22,7 @@ from helpers.data.store import (
     period_input_hash,
 )
 from helpers.errors import NoDataError, ValidationError
+from helpers.report.base import period_table
 
 
 def _dirs(kit: ReturnsKit) -> dict[str, Path]:
@@ -230,3 +232,43 @@ def test_the_layer_hashes_every_module_of_the_data_package(returns_kit: ReturnsK
         "workbook.py",
     }
     assert len(found["code"]["helpers"]) == 64
+
+
+def _counting(calls: list[str], module: str = "helpers.metrics") -> Any:
+    def org_count(data: PeriodData) -> pd.DataFrame:
+        calls.append(str(data.period))
+        return pd.DataFrame({"orgs": [data.financial_position["org_code"].nunique()]})
+
+    org_count.__module__ = module  # the sharing keys on the kit's own functions
+    return org_count
+
+
+def test_a_kit_table_derived_from_a_layer_is_computed_once_per_process(
+    returns_kit: ReturnsKit,
+) -> None:
+    """Reports of one period (each its own loaded copy) share the kit's derived tables; each
+    gets a copy; an analyst's own function, or data not read from a layer, computes each time;
+    a rebuilt layer computes again (and its old tables are dropped)."""
+    returns_kit.write()
+    calls: list[str] = []
+    fn = _counting(calls)
+    first, second = (load_period(PERIOD, **_dirs(returns_kit)) for _ in range(2))
+    assert first.source == second.source and first.source is not None
+    table = period_table(first, fn)
+    table.loc[:, "orgs"] = -1  # a report changing its copy
+    assert period_table(second, fn)["orgs"].iloc[0] > 0
+    assert calls == [PERIOD]
+    own = _counting(calls, module="__main__")
+    period_table(first, own), period_table(second, own)
+    assert calls == [PERIOD] * 3
+    plain = returns_kit.validate()  # checked from the raw files: no layer
+    assert plain.source is None
+    period_table(plain, fn)
+    assert calls == [PERIOD] * 4
+    returns_kit.set("savings", "forecast_gbp_m", "1.9", org_code="RRU")
+    returns_kit.write()
+    rebuilt = load_period(PERIOD, **_dirs(returns_kit))
+    assert rebuilt.source is not None and rebuilt.source[1] != first.source[1]
+    period_table(rebuilt, fn)
+    assert calls == [PERIOD] * 5
+    assert [k for k in period_data._DERIVED if k[0] == rebuilt.source[0]] == [rebuilt.source]

@@ -11,7 +11,8 @@ sorted by key (:func:`tidy_frame`), whether they come from the contract check
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 
 import pandas as pd
 
@@ -31,10 +32,18 @@ class PeriodData:
     variance_drivers: pd.DataFrame
     milestones: pd.DataFrame  # empty, with its columns, when the period has no milestones
     reference: Reference
+    #: What the frames were read from (the period's layer and its manifest's hash), when known:
+    #: tables derived from periods of the same layer are then shared in this process
+    #: (:func:`derived_once`), so a kernel forked from the warm server inherits them.
+    source: tuple[str, str] | None = field(default=None, compare=False)
 
     @classmethod
     def from_tables(
-        cls, period: Period, frames: dict[str, pd.DataFrame], reference: Reference
+        cls,
+        period: Period,
+        frames: dict[str, pd.DataFrame],
+        reference: Reference,
+        source: tuple[str, str] | None = None,
     ) -> PeriodData:
         """The period's data from one frame per table (every name in ``TABLES``)."""
         return cls(
@@ -45,6 +54,7 @@ class PeriodData:
             variance_drivers=frames["variance_drivers"],
             milestones=frames["milestones"],
             reference=reference,
+            source=source,
         )
 
     @property
@@ -75,3 +85,26 @@ def tidy_frame(name: str, frame: pd.DataFrame) -> pd.DataFrame:
 def empty_frame(name: str) -> pd.DataFrame:
     """A table with no rows but the right columns and dtypes."""
     return tidy_frame(name, pd.DataFrame({c: [] for c in TABLES[name].columns}))
+
+
+#: Tables derived from periods read from a known layer: (layer, manifest hash) -> what was
+#: derived -> frame. Callers only ever get copies.
+_DERIVED: dict[tuple[str, str], dict[str, pd.DataFrame]] = {}
+
+
+def derived_once(data: PeriodData, key: str, compute: Callable[[], pd.DataFrame]) -> pd.DataFrame:
+    """``compute()`` (a table derived from ``data``, named ``key``), a copy of it each call.
+
+    Computed once per process for periods read from the same layer (:attr:`PeriodData.source`;
+    a layer's tables of an older manifest are dropped), else on every call. The table is of the
+    period as read: a change the caller made to ``data``'s frames in place is not seen.
+    """
+    if data.source is None:
+        return compute()
+    folder, digest = data.source
+    for old in [k for k in _DERIVED if k[0] == folder and k[1] != digest]:
+        del _DERIVED[old]
+    tables = _DERIVED.setdefault(data.source, {})
+    if key not in tables:
+        tables[key] = compute()
+    return tables[key].copy()

@@ -206,9 +206,14 @@ def load_period(
         p, raw_dir=raw_dir, processed_dir=processed_dir, reference_dir=reference_dir
     )
     with layer_lock(processed_dir, p, exclusive=False):
-        frames = _read_layer(folder, (folder / MANIFEST).read_bytes())
+        manifest = (folder / MANIFEST).read_bytes()
+        frames = _read_layer(folder, manifest)
     copies = {name: frame.copy() for name, frame in frames.items()}
-    return PeriodData.from_tables(p, copies, load_reference(reference_dir))
+    source = (
+        str(folder),
+        hashlib.sha256(manifest).hexdigest(),
+    )  # the manifest has the reference's hashes
+    return PeriodData.from_tables(p, copies, load_reference(reference_dir), source=source)
 
 
 @functools.lru_cache(maxsize=8)

@@ -23,12 +23,25 @@ import pandas as pd
 
 from helpers import figures, metrics
 from helpers.data.organisations import REGION
-from helpers.data.period_data import PeriodData
+from helpers.data.period_data import PeriodData, derived_once
 from helpers.data.periods import Period
 from helpers.errors import FigureError, ParameterError
 from helpers.paths import PUBLISHED_FIGURES
 from helpers.report.display import Table, board_table, label
 from helpers.report.family import Family, Figures, Parameter
+
+
+def period_table(data: PeriodData, fn: Callable[..., pd.DataFrame], *args: Any) -> pd.DataFrame:
+    """``fn(data, *args)``; for the kit's own functions (``helpers.*``, which do not change
+    in a process) computed once per process for the period's layer (:func:`derived_once`): the
+    fork server computes the ones every report reads, and the kernels it forks inherit them."""
+    if not fn.__module__.startswith("helpers."):
+        return fn(data, *args)
+    return derived_once(data, _derivation(fn, args), lambda: fn(data, *args))
+
+
+def _derivation(fn: Callable[..., pd.DataFrame], args: tuple[Any, ...]) -> str:
+    return f"{fn.__module__}.{fn.__qualname__}{args!r}"
 
 
 def _threshold(value: object) -> float:
@@ -156,10 +169,12 @@ class Report:
         A report's tables, charts and text read the same derived table several times (a
         trust's report ranks the trusts for its summary, its ranking, its drivers chart and
         table...); the report's data is the period's as opened, so the first result stands.
+        The kit's own functions' tables are shared by every report of the period in the
+        process (:func:`period_table`).
         """
-        key = f"{fn.__module__}.{fn.__qualname__}{args!r}"
+        key = _derivation(fn, args)
         if key not in self._cache:
-            self._cache[key] = fn(self.data, *args)
+            self._cache[key] = period_table(self.data, fn, *args)
         table: pd.DataFrame = self._cache[key]
         return table.copy()
 

@@ -13,11 +13,13 @@ the organisations it reports on come from its registry entry (:mod:`helpers.repo
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 
-from helpers import formats
+from helpers import formats, metrics
 from helpers.data.history import KEYS as HISTORY_TABLES
 from helpers.data.history_store import history_for
 from helpers.data.organisations import REGION, Reference, load_reference
@@ -26,7 +28,7 @@ from helpers.data.periods import Period
 from helpers.data.store import load_period
 from helpers.errors import KitError, NoDataError, ParameterError, ValidationError
 from helpers.paths import PROCESSED_DIR, PROJ_ROOT, RAW_DIR
-from helpers.report.base import Report
+from helpers.report.base import THRESHOLD, Report, period_table
 from helpers.report.display import show_markdown
 from helpers.report.family import KIT_PARAMETERS, Family
 from helpers.report.registry import FAMILIES
@@ -222,12 +224,23 @@ def _open(family: str, period: object, org_code: object, options: dict[str, obje
     )
 
 
+#: The derived tables that most reports of a period read (the rankings of trusts and PCTs and
+#: everyone's position), computed in the fork server by :func:`warm` for every kernel it forks.
+SHARED_TABLES: tuple[tuple[Callable[..., pd.DataFrame], tuple[Any, ...]], ...] = (
+    (metrics.trust_shortfall, (THRESHOLD.default,)),
+    (metrics.pct_support, ()),
+    (metrics.position, ()),
+)
+
+
 def warm(period: str, returns_dir: str = "") -> None:
     """Load what a report of ``period`` reads (reference data, the period, its history) into
     this process's caches: the fork server calls it, so every kernel it forks inherits them."""
     p = parse_period(period)
     load_reference()
-    _load(p, returns_dir)
+    data = _load(p, returns_dir)
+    for fn, args in SHARED_TABLES:
+        period_table(data, fn, *args)
     history = history_for(p, returns_dir)
     for name in HISTORY_TABLES:  # resolved once here, for every kernel forked after
         history.table(name)
