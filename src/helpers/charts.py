@@ -123,9 +123,9 @@ def png_bytes(fig: Figure) -> bytes:
     """The figure as an RGB PNG at ``DPI * PNG_SCALE`` dpi, with no software stamp.
 
     One Agg draw (the layout, :class:`helpers.chart_layout.MarginsLayout`, runs inside it;
-    ``savefig`` draws twice), and no
-    alpha channel: the figure is opaque, and a PDF renderer would otherwise split the alpha
-    out and encode the image twice. Identical figures give identical bytes.
+    ``savefig`` draws twice), and no alpha channel: the figure is opaque, and a PDF renderer
+    would otherwise split the alpha out and encode the image twice. Identical figures give
+    identical bytes.
     """
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from PIL import Image

@@ -209,10 +209,7 @@ def load_period(
         manifest = (folder / MANIFEST).read_bytes()
         frames = _read_layer(folder, manifest)
     copies = {name: frame.copy() for name, frame in frames.items()}
-    source = (
-        str(folder),
-        hashlib.sha256(manifest).hexdigest(),
-    )  # the manifest has the reference's hashes
+    source = (str(folder), hashlib.sha256(manifest).hexdigest())  # covers the reference too
     return PeriodData.from_tables(p, copies, load_reference(reference_dir), source=source)
 
 
