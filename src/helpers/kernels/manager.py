@@ -18,11 +18,15 @@ dearly, measured here on forked kernels (each report waited about 0.4 s doing no
   answer its own requests (by parent message id), so :class:`QuickReadyClient` takes what is
   already there and goes on.
 - **Shutdown.** After killing the kernel the manager polls every 0.1 s until it has gone; a
-  forked kernel goes within milliseconds, so :class:`IpcKernelManager` polls every 5 ms.
+  forked kernel goes within milliseconds, so :class:`IpcKernelManager` polls every 5 ms. And
+  it sends SIGINT before the SIGKILL of an immediate shutdown (papermill's, the kit's): a
+  kernel that handles it first logs ``ERROR | KeyboardInterrupt caught in kernel.`` to the
+  run's console as it goes, after a good report. :class:`IpcKernelManager` only kills it.
 
-These override two private methods of jupyter_client (``_async_wait`` and the body of
-``wait_for_ready``), pinned by the lock; ``tests/test_forkserver.py`` checks the kernels still
-start, run and go, and the benchmark shows the time each phase takes.
+These override three private methods of jupyter_client (``_async_wait``,
+``_async_interrupt_kernel`` and the body of ``wait_for_ready``), pinned by the lock;
+``tests/test_forkserver.py`` checks the kernels still start, run and go, and the benchmark
+shows the time each phase takes.
 """
 
 from __future__ import annotations
@@ -100,6 +104,24 @@ class IpcKernelManager(AsyncKernelManager):
         """``<tmp>/nhs-kit-ipc-XXXX/kernel``: ZeroMQ appends ``-<n>`` for each channel."""
         self._socket_dir = tempfile.mkdtemp(prefix=SOCKET_DIR_PREFIX)
         return str(Path(self._socket_dir) / "kernel")
+
+    _killing = False
+
+    async def shutdown_kernel(  # type: ignore[override]  # async, as AsyncKernelManager's
+        self, now: bool = False, restart: bool = False
+    ) -> None:
+        """As jupyter_client's, except that a kernel shut down ``now`` is not interrupted
+        before it is killed."""
+        self._killing = now
+        try:
+            await super().shutdown_kernel(now=now, restart=restart)
+        finally:
+            self._killing = False
+
+    async def _async_interrupt_kernel(self) -> None:
+        """Interrupt the kernel, unless it is being killed (see :meth:`shutdown_kernel`)."""
+        if not self._killing:
+            await super()._async_interrupt_kernel()
 
     async def _async_wait(self, pollinterval: float = SHUTDOWN_POLL_SECONDS) -> None:
         """Wait until the kernel has gone, checking every :data:`SHUTDOWN_POLL_SECONDS`."""
