@@ -159,6 +159,27 @@ def test_png_bytes_are_stable_and_unstamped(m10: PeriodData) -> None:
     assert b"Software" not in first and b"matplotlib" not in first
 
 
+def test_the_shared_renderer_draws_what_a_new_canvas_draws(m10: PeriodData) -> None:
+    """png_bytes reuses one renderer for the process: a chart drawn after another has the
+    pixels of the same chart drawn on a fresh matplotlib canvas (nothing carried over)."""
+    import io
+
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from PIL import Image
+
+    table = metrics.trust_shortfall(m10)
+    report = open_report("provider_shortfall", "2010-11-M10", "Q36")
+    charts.png_bytes(charts.drivers_chart(drivers(report), report.chart_label))
+    shared = Image.open(io.BytesIO(charts.png_bytes(charts.variance_ranking_chart(table, 1.0))))
+    fig = charts.variance_ranking_chart(table, 1.0)
+    fig.set_dpi(charts.DPI * charts.PNG_SCALE)
+    canvas = FigureCanvasAgg(fig)
+    canvas.draw()
+    fresh = Image.fromarray(np.asarray(canvas.buffer_rgba())).convert("RGB")
+    assert shared.size == fresh.size
+    assert shared.tobytes() == fresh.tobytes()
+
+
 def test_show_displays_a_png_with_its_title_and_nothing_else(
     m10: PeriodData, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -38,6 +38,7 @@ from helpers.kernels.forkserver import (
     import_time_mismatch,
     ping,
     running_fork_server,
+    warm_kernels,
     warm_server,
 )
 from helpers.kernels.kernelspec import PROVISIONER_NAME, install_kernelspec, kernel_dict
@@ -298,6 +299,33 @@ def test_server_and_kernels_die_with_their_parent(kernelspec: Path, tmp_path: Pa
     assert _gone(server_pid) and _gone(kernel)
 
 
+def test_an_immediate_shutdown_kills_the_kernel_without_interrupting_it(
+    server: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """papermill's immediate shutdown, as the kit's runs ask: SIGKILL only (jupyter_client
+    sends SIGINT first, and a kernel that handled it logged a KeyboardInterrupt as it went)."""
+    from helpers.kernels.manager import IpcKernelManager
+    from helpers.kernels.provisioner import ForkProvisioner
+
+    monkeypatch.setenv(ENV_VAR, server)
+    sent: list[int] = []
+    send = ForkProvisioner.send_signal
+
+    async def recording(self: ForkProvisioner, signum: int) -> None:
+        sent.append(signum)
+        await send(self, signum)
+
+    monkeypatch.setattr(ForkProvisioner, "send_signal", recording)
+    _, pid, ppid = _run(
+        _notebook(tmp_path / "kill.ipynb", "x = 1"),
+        kernel_manager_class=IpcKernelManager,
+        shutdown_kernel="immediate",
+    )
+    assert ppid == ping(server)["pid"]
+    assert sent == [signal.SIGKILL]
+    assert _gone(pid)
+
+
 def test_kernels_of_a_run_talk_over_private_unix_sockets(
     server: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -428,6 +456,27 @@ def _texts(cells: list[Any]) -> list[str]:
         for mime in ("text/markdown", "text/html")
         if mime in out.get("data", {})
     ]
+
+
+def test_what_the_run_does_meanwhile_overlaps_the_servers_start(
+    kernelspec: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``meanwhile`` (the run's papermill import) runs once, after the server process has
+    started and before it listens (it is still importing); with forking off, still once."""
+    socket_path = str(tmp_path / "server.sock")
+    seen: list[bool] = []
+
+    def meanwhile() -> None:
+        seen.append(Path(socket_path).exists())
+
+    with running_fork_server(socket_path, meanwhile=meanwhile):
+        assert ping(socket_path)["pid"]
+    assert seen == [False]
+    monkeypatch.setenv("NHS_KIT_FORK", "0")
+    monkeypatch.delenv(ENV_VAR, raising=False)
+    with warm_kernels(True, (), (), meanwhile):
+        assert ENV_VAR not in os.environ
+    assert seen == [False, False]
 
 
 def test_a_running_server_warms_on_request_and_only_with_the_kits_functions(

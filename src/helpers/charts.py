@@ -20,12 +20,14 @@ import base64
 import io
 import sys
 import textwrap
-from typing import Any
+import threading
+from typing import Any, ClassVar
 
 import numpy as np
 import pandas as pd
 import seaborn as sns
 from matplotlib.axes import Axes
+from matplotlib.backends.backend_agg import FigureCanvasAgg, RendererAgg
 from matplotlib.colors import to_hex
 from matplotlib.container import BarContainer
 from matplotlib.figure import Figure
@@ -58,6 +60,9 @@ DPI = 100
 #: PNGs are rendered at this multiple of the figure's dpi (150 dpi, as print asks for) and
 #: displayed at 800 x 450 px.
 PNG_SCALE = 1.5
+#: zlib level of the PNGs: 3 encodes a chart in about 19 ms against 27 ms at Pillow's 6, and
+#: the file is about 8% larger (66 against 61 KiB, the sample charts).
+PNG_COMPRESS_LEVEL = 3
 #: Characters per line of a driver's name beside its bar (longer names take two lines).
 DRIVER_WRAP = 30
 #: The hatch of red bars (white stripes), so that they differ from the others without colour.
@@ -119,26 +124,46 @@ def _money_axis(ax: Axes, axis: str = "y") -> None:
         ax.axvline(0, color=NHS_GREY, linewidth=0.8)
 
 
+class _SharedRendererCanvas(FigureCanvasAgg):
+    """An Agg canvas that draws with one renderer per size, dpi and thread, kept for the
+    process: matplotlib caches text measurements per renderer, so each chart after the first
+    (and, in a forked kernel, the fork server's rehearsal before it) finds its labels measured.
+    Drawing clears the renderer first, so the pixels are those of a new canvas."""
+
+    _renderers: ClassVar[dict[tuple[float, float, float, int], RendererAgg]] = {}
+
+    def get_renderer(self) -> RendererAgg:
+        w, h = self.figure.bbox.size
+        key = (w, h, self.figure.dpi, threading.get_ident())
+        renderer = self._renderers.get(key)
+        if renderer is None:
+            renderer = RendererAgg(w, h, self.figure.dpi)  # type: ignore[no-untyped-call]
+            self._renderers[key] = renderer
+        self.renderer = renderer
+        return renderer
+
+
 def png_bytes(fig: Figure) -> bytes:
     """The figure as an RGB PNG at ``DPI * PNG_SCALE`` dpi, with no software stamp.
 
     One Agg draw (the layout, :class:`helpers.chart_layout.MarginsLayout`, runs inside it;
-    ``savefig`` draws twice), and no alpha channel: the figure is opaque, and a PDF renderer
-    would otherwise split the alpha out and encode the image twice. Identical figures give
-    identical bytes.
+    ``savefig`` draws twice) on the process's shared renderer, and no alpha channel: the
+    figure is opaque, and a PDF renderer would otherwise split the alpha out and encode the
+    image twice. Identical figures give identical bytes.
     """
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
     from PIL import Image
 
     dpi = fig.dpi
     fig.set_dpi(DPI * PNG_SCALE)
     try:
-        canvas = FigureCanvasAgg(fig)
+        canvas = _SharedRendererCanvas(fig)
         canvas.draw()  # type: ignore[no-untyped-call]
         rgba = canvas.buffer_rgba()  # type: ignore[no-untyped-call]
         image = Image.frombuffer("RGBA", (rgba.shape[1], rgba.shape[0]), rgba, "raw", "RGBA", 0, 1)
         buf = io.BytesIO()
-        image.convert("RGB").save(buf, format="png", dpi=(DPI * PNG_SCALE,) * 2)
+        image.convert("RGB").save(
+            buf, format="png", dpi=(DPI * PNG_SCALE,) * 2, compress_level=PNG_COMPRESS_LEVEL
+        )
     finally:
         fig.set_dpi(dpi)
     return buf.getvalue()

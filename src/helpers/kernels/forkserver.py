@@ -32,7 +32,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -65,6 +65,18 @@ PRELOAD = (
     "ipykernel.kernelapp",
     "ipykernel.ipkernel",
     "ipykernel.zmqshell",
+    # what a kernel's start imports besides (ipykernel.debugger is left out: in the server
+    # it would find debugpy, which forked kernels leave out, see :func:`run_kernel`)
+    "IPython.core.completerlib",
+    "IPython.core.debugger",
+    "IPython.core.oinspect",
+    "IPython.extensions.storemagic",
+    "IPython.utils.wildcard",
+    "faulthandler",
+    "tornado.gen",
+    "tornado.locks",
+    "tornado.platform.asyncio",
+    "tornado.queues",
 )
 #: Environment variables read while the preloaded modules are imported (or at interpreter
 #: start): a kernel that asks for other values must be started normally.
@@ -160,14 +172,16 @@ def running_fork_server(
     timeout: float = 60,
     preload: Sequence[str] = (),
     warm: Sequence[Warm] = (),
+    meanwhile: Callable[[], object] | None = None,
 ) -> Iterator[str]:
     """Run a fork server for the duration of the block; yield its socket path.
 
     ``preload`` names more modules for it to import after :data:`PRELOAD` (the caller's own,
     e.g. the report package); ``warm`` calls for it to make once, after them, so that every
     kernel inherits what they load (``("helpers.report.opening:warm", ["2011-12-Q1", ""])``:
-    the period's data). On exit (also on KeyboardInterrupt) the server is stopped and kills
-    the kernels it forked that are still running.
+    the period's data). ``meanwhile`` is called while the server starts (it starts on another
+    core). On exit (also on KeyboardInterrupt) the server is stopped and kills the kernels it
+    forked that are still running.
     """
     with contextlib.ExitStack() as stack:
         if socket_path is None:
@@ -180,27 +194,37 @@ def running_fork_server(
         argv += [a for call in warm for a in ("--warm", json.dumps([call[0], list(call[1])]))]
         server = subprocess.Popen(argv, env=env, stdin=subprocess.DEVNULL, start_new_session=True)
         stack.callback(_stop, server)
+        if meanwhile is not None:
+            meanwhile()
         _wait_ready(server, socket_path, timeout)
         yield socket_path
 
 
 @contextlib.contextmanager
 def warm_kernels(
-    wanted: bool = True, preload: Sequence[str] = (), warm: Sequence[Warm] = ()
+    wanted: bool = True,
+    preload: Sequence[str] = (),
+    warm: Sequence[Warm] = (),
+    meanwhile: Callable[[], object] | None = None,
 ) -> Iterator[None]:
     """Run a fork server for the block and point this process's kernels (and its children's) at it.
 
     Each kernel is still a fresh process used once; with ``wanted`` false, ``NHS_KIT_FORK=0``,
     off Linux or when the server fails to start, kernels start from scratch as usual.
     ``preload``: modules the server imports for its kernels besides :data:`PRELOAD`;
-    ``warm``: calls it makes before forking any (see :func:`running_fork_server`).
+    ``warm``: calls it makes before forking any (see :func:`running_fork_server`);
+    ``meanwhile``: called once before the block, while the server starts (if it does).
     """
     if not wanted or os.environ.get(SWITCH_VAR, "1") == "0" or sys.platform != "linux":
+        if meanwhile is not None:
+            meanwhile()
         yield
         return
     with contextlib.ExitStack() as stack:
         try:
-            socket_path = stack.enter_context(running_fork_server(preload=preload, warm=warm))
+            socket_path = stack.enter_context(
+                running_fork_server(preload=preload, warm=warm, meanwhile=meanwhile)
+            )
         except ForkServerError as exc:
             log.warning("%s; starting kernels from scratch", exc)
             yield

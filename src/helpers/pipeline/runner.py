@@ -263,9 +263,6 @@ def _run(
 ) -> None:
     """Run every stale job of every plan in one pool (or on Dask); KeyboardInterrupt if stopped."""
     to_run = [j for p in plans for j in p.to_run]
-    if to_run:  # imported once here, inherited by the forked workers (not needed for a no-op)
-        import nbconvert  # noqa: F401
-        import papermill  # noqa: F401
 
     def on_result(job_result: JobResult) -> None:
         log.result(job_result)
@@ -287,10 +284,19 @@ def _run(
 
                 run_jobs_dask(to_run, scheduler, on_result, warm)
             else:
-                with warm_kernels(bool(to_run), KERNEL_PRELOAD, warm):
+                imports = _import_report_runners if to_run else None
+                with warm_kernels(bool(to_run), KERNEL_PRELOAD, warm, imports):
                     run_jobs(to_run, workers, on_result)
     finally:
         observer.stopped()
+
+
+def _import_report_runners() -> None:
+    """Import papermill and nbconvert once, for the forked workers to inherit (not needed
+    for a no-op). It takes about 2 s (jsonschema's IRI checker compiles ~35 grammars at
+    import, python-jsonschema/jsonschema#1428), so it runs while the fork server starts."""
+    import nbconvert  # noqa: F401
+    import papermill  # noqa: F401
 
 
 #: A family is rehearsed in the fork server (see :mod:`helpers.report.rehearsal`) when at
