@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 from fixtures_returns import ReturnsKit
 
-from helpers.data import history
+from helpers.data import history, period_data
 from helpers.data.history import History, monthly_total, resolve
 from helpers.data.history_store import build_history, history_for, load_history
 from helpers.data.periods import Period
@@ -166,7 +166,7 @@ def test_histories_of_one_layer_resolve_a_table_once_and_hand_out_copies(
     sample: History, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """What the warm fork server resolves, every kernel it forks reads without resolving."""
-    monkeypatch.setattr(history, "_SHARED", {})
+    monkeypatch.setattr(period_data, "_SHARED", {})
     calls: list[str] = []
     real = history.resolve
     monkeypatch.setattr(history, "resolve", lambda rows, t, p: calls.append(t) or real(rows, t, p))
@@ -243,10 +243,10 @@ def test_a_layers_new_manifest_drops_the_tables_shared_for_its_old_one(
     sample: History, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A long-running process (``make watch``) keeps only the layer's current tables."""
-    monkeypatch.setattr(history, "_SHARED", {})
+    monkeypatch.setattr(period_data, "_SHARED", {})
     assert sample.source is not None
     folder, digest = sample.source
     old = History(sample.returns, sample.submitted, sample.as_at, source=(folder, "old"))
     assert not old.financial_position.empty
     assert not sample.financial_position.empty
-    assert {k[:2] for k in history._SHARED} == {(folder, digest)}
+    assert {k[:2] for k in period_data._SHARED} == {(folder, digest)}

@@ -271,4 +271,4 @@ def test_a_kit_table_derived_from_a_layer_is_computed_once_per_process(
     assert rebuilt.source is not None and rebuilt.source[1] != first.source[1]
     period_table(rebuilt, fn)
     assert calls == [PERIOD] * 5
-    assert [k for k in period_data._DERIVED if k[0] == rebuilt.source[0]] == [rebuilt.source]
+    assert [k[:2] for k in period_data._SHARED if k[0] == rebuilt.source[0]] == [rebuilt.source]

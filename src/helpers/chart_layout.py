@@ -43,21 +43,20 @@ _TITLE_LOCATIONS: tuple[Literal["left", "center", "right"], ...] = ("left", "cen
 
 
 @lru_cache(maxsize=4096)
-def _line_size(line: str, prop: FontProperties) -> tuple[float, float]:
-    """(width, height) in points of one line of text, unrotated."""
+def _line_width(line: str, prop: FontProperties) -> float:
+    """The width in points of one line of text, unrotated."""
     if not line:
-        return 0.0, 0.0
+        return 0.0
     width, _, _ = text_to_path.get_text_width_height_descent(
         line, prop, ismath=cbook.is_math_text(line)
     )
-    return width, prop.get_size_in_points() * LINE_EM
+    return float(width)
 
 
 def text_size(text: str, prop: FontProperties, rotation: float = 0.0) -> tuple[float, float]:
     """(width, height) in points of ``text`` (lines stacked) as drawn at ``rotation`` degrees."""
     lines = text.split("\n")
-    sizes = [_line_size(line, prop) for line in lines]
-    width = max(w for w, _ in sizes)
+    width = max(_line_width(line, prop) for line in lines)
     if not width:
         return 0.0, 0.0
     steps = LINESPACING * (len(lines) - 1)
@@ -74,7 +73,7 @@ def wrap(text: str, prop: FontProperties, width: float) -> str:
         line = ""
         for word in paragraph.split(" "):
             candidate = f"{line} {word}" if line else word
-            if line and _line_size(candidate, prop)[0] > width:
+            if line and _line_width(candidate, prop) > width:
                 out.append(line)
                 line = word
             else:

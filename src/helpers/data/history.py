@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
-from helpers.data.period_data import PeriodData
+from helpers.data.period_data import PeriodData, shared_tables
 from helpers.data.periods import Period
 from helpers.errors import NoDataError
 
@@ -127,20 +127,6 @@ def _derive(frame: pd.DataFrame, key: str) -> pd.DataFrame:
     return out
 
 
-#: Resolved tables of histories read from a known layer: (layer, manifest hash, as_at) -> table
-#: name -> frame. Callers only ever get copies.
-_SHARED: dict[tuple[str, str, str], dict[str, pd.DataFrame]] = {}
-
-
-def _shared(source: tuple[str, str], as_at: Period) -> dict[str, pd.DataFrame]:
-    """The shared tables of ``source`` as at ``as_at``; a layer's tables of an older manifest
-    are dropped (a long ``watch`` process would otherwise keep every version)."""
-    folder, digest = source
-    for key in [k for k in _SHARED if k[0] == folder and k[1] != digest]:
-        del _SHARED[key]
-    return _SHARED.setdefault((folder, digest, str(as_at)), {})
-
-
 @dataclass(frozen=True)
 class History:
     """The resolved history of every table, the rows it came from, and the returns used."""
@@ -167,7 +153,9 @@ class History:
         Resolved once per history (a report's charts read it several times), or once per
         process for histories of the same layer (:attr:`source`); each call gets its own copy.
         """
-        resolved = self._resolved if self.source is None else _shared(self.source, self.as_at)
+        resolved = (
+            self._resolved if self.source is None else shared_tables(self.source, str(self.as_at))
+        )
         if name not in resolved:
             resolved[name] = resolve(self.submitted[name], name, self.as_at)
         return resolved[name].copy()

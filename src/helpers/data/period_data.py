@@ -87,9 +87,19 @@ def empty_frame(name: str) -> pd.DataFrame:
     return tidy_frame(name, pd.DataFrame({c: [] for c in TABLES[name].columns}))
 
 
-#: Tables derived from periods read from a known layer: (layer, manifest hash) -> what was
-#: derived -> frame. Callers only ever get copies.
-_DERIVED: dict[tuple[str, str], dict[str, pd.DataFrame]] = {}
+#: Tables computed from what was read from a known layer: (layer, manifest hash, scope) ->
+#: table name -> frame. Callers only ever get copies.
+_SHARED: dict[tuple[str, str, str], dict[str, pd.DataFrame]] = {}
+
+
+def shared_tables(source: tuple[str, str], scope: str = "") -> dict[str, pd.DataFrame]:
+    """The process's tables computed from ``source`` (a layer and its manifest's hash) in
+    ``scope`` (e.g. a history's as-at period), for the caller to fill and copy from. A layer's
+    tables of an older manifest are dropped (a long ``watch`` process would keep every one)."""
+    folder, digest = source
+    for old in [k for k in _SHARED if k[0] == folder and k[1] != digest]:
+        del _SHARED[old]
+    return _SHARED.setdefault((folder, digest, scope), {})
 
 
 def derived_once(data: PeriodData, key: str, compute: Callable[[], pd.DataFrame]) -> pd.DataFrame:
@@ -101,10 +111,7 @@ def derived_once(data: PeriodData, key: str, compute: Callable[[], pd.DataFrame]
     """
     if data.source is None:
         return compute()
-    folder, digest = data.source
-    for old in [k for k in _DERIVED if k[0] == folder and k[1] != digest]:
-        del _DERIVED[old]
-    tables = _DERIVED.setdefault(data.source, {})
+    tables = shared_tables(data.source)
     if key not in tables:
         tables[key] = compute()
     return tables[key].copy()
