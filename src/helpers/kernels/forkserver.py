@@ -213,9 +213,13 @@ def warm_kernels(
     off Linux or when the server fails to start, kernels start from scratch as usual.
     ``preload``: modules the server imports for its kernels besides :data:`PRELOAD`;
     ``warm``: calls it makes before forking any (see :func:`running_fork_server`);
-    ``meanwhile``: called once before the block, while the server starts (if it does).
+    ``meanwhile``: called once before the block when ``wanted``, while the server starts (if
+    it does).
     """
-    if not wanted or os.environ.get(SWITCH_VAR, "1") == "0" or sys.platform != "linux":
+    if not wanted:
+        yield
+        return
+    if os.environ.get(SWITCH_VAR, "1") == "0" or sys.platform != "linux":
         if meanwhile is not None:
             meanwhile()
         yield

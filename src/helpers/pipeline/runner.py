@@ -284,8 +284,7 @@ def _run(
 
                 run_jobs_dask(to_run, scheduler, on_result, warm)
             else:
-                imports = _import_report_runners if to_run else None
-                with warm_kernels(bool(to_run), KERNEL_PRELOAD, warm, imports):
+                with warm_kernels(bool(to_run), KERNEL_PRELOAD, warm, _import_report_runners):
                     run_jobs(to_run, workers, on_result)
     finally:
         observer.stopped()
