@@ -46,6 +46,7 @@ import os
 import platform
 import re
 import shlex
+import signal
 import statistics
 import subprocess
 import sys
@@ -116,7 +117,11 @@ def timed(
     err = log.open("w", encoding="utf-8") if log else None
     proc = subprocess.Popen(argv, env=env, cwd=cwd, stdout=subprocess.DEVNULL, stderr=err)
     memory = PeakMemory(proc.pid)
-    code = proc.wait()
+    try:
+        code = proc.wait()
+    except BaseException:  # Ctrl-C, or a SIGTERM (see stop_on_sigterm): stop the run it started
+        stop_child(proc)
+        raise
     wall = time.perf_counter() - t0
     peak = memory.stop()
     after = os.times()
@@ -128,6 +133,27 @@ def timed(
         after.children_system - before.children_system
     )
     return {"wall_s": wall, "cpu_s": cpu, "peak_mib": peak / 2**20}
+
+
+def stop_child(proc: subprocess.Popen[bytes], grace: float = 60.0) -> None:
+    """Ask a command to stop (SIGTERM: the kit shuts down cleanly), then kill it."""
+    if proc.poll() is not None:
+        return
+    proc.terminate()
+    try:
+        proc.wait(timeout=grace)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+
+
+def stop_on_sigterm() -> None:
+    """Turn a SIGTERM into SystemExit: the timed command is stopped and the copy removed."""
+
+    def handler(signum: int, _frame: object) -> None:
+        raise SystemExit(128 + signum)
+
+    signal.signal(signal.SIGTERM, handler)
 
 
 def bench_env(root: Path) -> dict[str, str]:
@@ -423,6 +449,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=None)
     args = parser.parse_args(argv)
     args.out = args.out or (PACK_RESULTS if args.only_pack else RESULTS)
+    stop_on_sigterm()
 
     result: dict[str, Any] = {"machine": machine()}
 
