@@ -43,7 +43,6 @@ import argparse
 import csv
 import json
 import os
-import platform
 import re
 import shlex
 import signal
@@ -57,6 +56,7 @@ from pathlib import Path
 from typing import Any
 
 import psutil
+from machine import describe
 
 from helpers.paths import ProjectPaths
 from helpers.pipeline.pack import build_pack
@@ -420,14 +420,8 @@ def linearity(root: Path, period: str, factor: int, jobs: int) -> dict[str, Any]
 
 
 def machine() -> dict[str, Any]:
-    """What the figures were measured on."""
-    return {
-        "cpus": os.cpu_count(),
-        "memory_gib": round(psutil.virtual_memory().total / 2**30, 1),
-        "python": platform.python_version(),
-        "platform": platform.platform(),
-        "load_average_at_start": os.getloadavg(),
-    }
+    """What the figures were measured on, and the load when they started."""
+    return {**describe(), "load_average_at_start": os.getloadavg()}
 
 
 def say(text: str) -> None:

@@ -31,14 +31,12 @@ import argparse
 import contextlib
 import json
 import os
-import platform
 import resource
 import sys
 import tempfile
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -49,6 +47,7 @@ sys.path.insert(0, str(ROOT / "tests"))
 
 from dask_cluster import DASK_CONFIG, Cluster, local_cluster  # noqa: E402
 from kit_project import kit_env, make_project, run_kit  # noqa: E402
+from machine import describe  # noqa: E402
 
 from helpers.paths import ProjectPaths  # noqa: E402
 from helpers.pipeline.params import load_params  # noqa: E402
@@ -222,22 +221,6 @@ def comparison(results: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def machine() -> dict[str, Any]:
-    """The CPU, core count, Python and date of this measurement."""
-    model = ""
-    with contextlib.suppress(OSError):
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                model = line.split(":", 1)[1].strip()
-                break
-    return {
-        "cpu": model or platform.processor(),
-        "cpus": os.cpu_count(),
-        "python": platform.python_version(),
-        "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
-    }
-
-
 def report(record: dict[str, Any]) -> str:
     """The figures as a table, then the ratio and whether it reaches the target."""
     lines = [
@@ -279,7 +262,7 @@ def main(argv: list[str] | None = None) -> int:
         "plan": {"period": PERIOD, "name": args.plan, "reports": reports, "runs": args.runs},
         "results": results,
         "comparison": comparison(results),
-        "machine": machine(),
+        "machine": describe(),
         "note": "wall time of whole `reports --force` commands; local and Dask kernels fork "
         "from warm fork servers (the local run starts its own each run, a Dask worker's "
         "outlives runs); shared, noisy machine",
