@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import fcntl
 import os
+import signal
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -13,6 +14,19 @@ from kit_project import make_project, run_kit
 
 from helpers.kernels.forkserver import warm_kernels
 from helpers.pipeline.job import KERNEL_PRELOAD
+
+
+# --- Ctrl-C reaches the runs the tests start ------------------------------------------------
+def pytest_configure(config: pytest.Config) -> None:
+    """Give SIGINT back its default if the session started with it ignored.
+
+    A shell starts a background job (``make test &``, ``nohup make test &``) with SIGINT
+    ignored, and every process the tests start inherits that, so the tests that press Ctrl-C
+    on a run (tests/test_runner.py, tests/test_watch.py) would wait on a run that never hears
+    it. A terminal's foreground job, as a user's ``make reports``, has SIGINT at its default.
+    """
+    if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
 # --- warm kernels for every test session ----------------------------------------------------
