@@ -79,12 +79,10 @@ new-period: $(STAMP)
 ## Run the whole test suite: lint, types, unit, data, notebook and regression tests
 # A pytest run that collects nothing exits 5, and any non-zero exit fails the target: the
 # golden notebooks run in a second pytest call (nbval, strict: every stored output compared).
-# The golden notebooks run two at a time (pytest-xdist). The main run stays one test at a
-# time for now: on two workers (-n 2 --dist loadfile, which tests/conftest.py supports by
-# sharing one sample run) a full-disk test failed 1 run in 3 on a worker's EOFError traceback,
-# a race in stopping the pool that is not fixed yet.
+# Both run two at a time (pytest-xdist). loadfile keeps each test file on one worker, so a
+# module's fixtures are built once; the workers share one full sample run (tests/conftest.py).
 test: lint browser
-	$(PY) -m pytest
+	$(PY) -m pytest -n 2 --dist loadfile
 	$(PY) -m pytest -p no:cacheprovider --nbval tests/golden --nbval-kernel-name nhs-kit \
 		--nbval-sanitize-with tests/golden/sanitize.cfg -n 2 --dist loadscope
 
